@@ -1,0 +1,50 @@
+# Everything installs into .venv from requirements.lock; nothing is needed beyond python3.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt
+
+export PIPELINES_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install manifest run test ui lint lock bench clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock \
+		|| $(VENV)/bin/pip install --quiet -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e . \
+		|| $(VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
+
+# dagster-dbt loads the dbt manifest at import time: build it before anything imports the pipelines.
+manifest: install $(DAGSTER_HOME)/dagster.yaml
+	cd dbt_project && ../$(DBT) parse --quiet --profiles-dir .
+
+run: manifest
+	$(PY) -m pipelines.run
+
+test: manifest
+	$(PY) -m pytest
+
+ui: manifest
+	$(PY) -m pipelines.run --ui
+
+lint: install
+	$(VENV)/bin/ruff check pipelines tests
+
+# Re-pin after editing requirements.in (records versions only, no download addresses).
+lock: install
+	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs data/landing data/quarantine data/audio data/warehouse.duckdb

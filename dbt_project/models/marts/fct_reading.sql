@@ -1,0 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_partition_window('partition_date') }}{% endif %}"
+    )
+}}
+-- Incremental by partition: a run replaces exactly the days between vars min_date and
+-- max_date (deleting them first), so re-running a day never duplicates and an emptied day empties.
+-- depends_on: {{ ref('dim_device') }}
+
+with readings as (
+    select * from {{ ref('int_readings_unioned') }}
+    where {{ in_partition_window('partition_date') }}
+),
+
+final as (
+    select
+        device_key,
+        vendor,
+        metric,
+        measured_at,
+        value,
+        unit,
+        source,
+        partition_date
+    from readings
+)
+
+select * from final

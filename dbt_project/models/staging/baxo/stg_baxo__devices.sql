@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('baxo', 'devices') }}
+),
+
+renamed as (
+    select
+        device_id,
+        contract_id,
+        name as device_name,
+        details,
+        case status when 0 then 'active' when 1 then 'inactive' when 2 then 'suspended' end as status,
+        timezone as timezone_label,
+        cast("date" as date) as snapshot_date
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+"""Field-device telemetry pipelines: vendor extraction to Parquet, dbt marts in DuckDB."""

@@ -1,0 +1,62 @@
+"""The one Dagster `Definitions`: every vendor's assets, the dbt marts, jobs and schedules."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    ScheduleDefinition,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+)
+from dagster_dbt import DbtCliResource
+
+from pipelines.partitions import daily_partitions
+from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
+from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
+
+extraction_assets = [*baxo_assets]
+
+partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
+snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
+
+daily_job = define_asset_job(
+    "daily_partitions_job",
+    selection=partitioned | AssetSelection.assets(dbt_incremental_models),
+    partitions_def=daily_partitions,
+    description="Extract one UTC day from every vendor, then rebuild that day of the facts.",
+)
+snapshot_job = define_asset_job(
+    "snapshots_job",
+    selection=snapshots | AssetSelection.assets(dbt_models),
+    description="Refresh device lists and real-time values, then the dimensions and small marts.",
+)
+
+
+def resources() -> dict[str, object]:
+    """Vendor settings from the environment (`make run` defaults them to the simulators)."""
+    return {
+        "baxo": BaxoResource(
+            base_url=EnvVar("BAXO_BASE_URL"),
+            username=EnvVar("BAXO_USERNAME"),
+            password=EnvVar("BAXO_PASSWORD"),
+        ),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            profiles_dir=str(dbt_project.profiles_dir),
+            dbt_executable=DBT_EXECUTABLE,
+        ),
+    }
+
+
+defs = Definitions(
+    assets=[*extraction_assets, dbt_models, dbt_incremental_models],
+    jobs=[daily_job, snapshot_job],
+    schedules=[
+        # Yesterday's partition, once the day is over everywhere the fleets report from.
+        build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),
+        ScheduleDefinition(job=snapshot_job, cron_schedule="30 1 * * *", execution_timezone="UTC"),
+    ],
+    resources=resources(),
+)

@@ -1,0 +1,154 @@
+"""The one HTTP client every vendor uses: timeouts, bounded retries with backoff, redaction."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+# httpx logs every request URL at INFO; URLs may carry secrets (Primayer's token is a path segment),
+# so its own request log is silenced and ours, redacted, replaces it.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDACTED = "***"
+_SECRET_QUERY_KEYS = re.compile(
+    r"(?i)((?:password|passwd|token|auth_token|api[_-]?key|authkey|secret)=)[^&\s\"']+"
+)
+
+
+class VendorRequestError(RuntimeError):
+    """A request to a vendor failed for good; the message names vendor, endpoint and status."""
+
+    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str) -> None:
+        self.vendor, self.endpoint, self.status = vendor, endpoint, status
+        where = f"{vendor} {endpoint}"
+        super().__init__(f"{where} failed (status {status if status is not None else 'none'}): {detail}")
+
+
+class VendorDataError(ValueError):
+    """A vendor answered something the client cannot read; names vendor, endpoint and record."""
+
+    def __init__(self, vendor: str, endpoint: str, detail: str) -> None:
+        super().__init__(f"{vendor} {endpoint}: {detail}")
+
+
+class Redactor:
+    """Removes known secrets (raw and URL-encoded) and secret-looking query values from text."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if not secret:
+            return
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            if form not in self._secrets:
+                self._secrets.append(form)
+        self._secrets.sort(key=len, reverse=True)  # longest first so no fragment survives
+
+    def __call__(self, text: object) -> str:
+        out = str(text)
+        for secret in self._secrets:
+            out = out.replace(secret, REDACTED)
+        return _SECRET_QUERY_KEYS.sub(r"\1" + REDACTED, out)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    backoff_base_s: float = 0.2
+    backoff_max_s: float = 10.0
+    retry_after_max_s: float = 60.0
+
+    def delay(self, attempt: int, retry_after: str | None, rng: random.Random) -> float:
+        """Seconds to wait before attempt `attempt + 1`: `Retry-After` if given, else full jitter."""
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), self.retry_after_max_s)
+            except ValueError:
+                pass  # an HTTP-date: fall back to backoff
+        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
+
+
+class VendorHttpClient:
+    """httpx.Client wrapper that retries transient failures and never lets a secret out."""
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        secrets: Iterable[str | None] = (),
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.redact = Redactor(secrets)
+        self.retry = retry or RetryPolicy()
+        self._rng = random.Random(seed)
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers or {})
+
+    def __enter__(self) -> VendorHttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, url: str, *, endpoint: str, **kwargs: object) -> httpx.Response:
+        """Send with retries on connect errors, timeouts, broken bodies, 429 and 5xx.
+
+        `endpoint` is a short secret-free name for messages. Other 4xx answers are returned to
+        the caller, who knows what they mean for its vendor (e.g. an expired token).
+        """
+        last_status: int | None = None
+        last_detail = ""
+        for attempt in range(self.retry.max_attempts):
+            retry_after = None
+            try:
+                response = self._http.request(method, url, **kwargs)  # type: ignore[arg-type]
+            except httpx.TransportError as exc:  # connect, timeout, dropped or truncated body
+                last_status, last_detail = None, f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code not in RETRYABLE_STATUSES:
+                    return response
+                last_status, last_detail = response.status_code, response.text[:200]
+                retry_after = response.headers.get("Retry-After")
+            if attempt + 1 < self.retry.max_attempts:
+                wait = self.retry.delay(attempt, retry_after, self._rng)
+                log.warning(
+                    "%s %s attempt %d/%d failed (%s): %s; retrying in %.2fs",
+                    self.vendor, endpoint, attempt + 1, self.retry.max_attempts,
+                    last_status if last_status is not None else "no response",
+                    self.redact(last_detail), wait,
+                )
+                time.sleep(wait)
+        raise VendorRequestError(
+            self.vendor,
+            endpoint,
+            last_status,
+            self.redact(f"gave up after {self.retry.max_attempts} attempts: {last_detail}"),
+        ) from None
+
+    def fail(self, endpoint: str, response: httpx.Response, detail: str = "") -> VendorRequestError:
+        """An error for a non-retryable answer, with the vendor's message redacted."""
+        body = response.text[:300]
+        return VendorRequestError(
+            self.vendor, endpoint, response.status_code, self.redact(f"{detail} {body}".strip())
+        )

@@ -1,0 +1,140 @@
+"""Land validated frames as Parquet, one partition at a time, atomically and idempotently.
+
+A partition is written page by page into hidden temporary folders beside its final place and
+swapped in only when the whole partition is complete, so readers never see a partial partition
+and a re-run replaces the partition instead of appending to it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.settings import data_dir
+from pipelines.validation import quarantine_frame, split_valid
+
+
+def partition_dir(zone: str, vendor: str, dataset: str, partition_date: str) -> Path:
+    """`data/<zone>/<vendor>/<dataset>/date=YYYY-MM-DD` with zone `landing` or `quarantine`."""
+    return data_dir() / zone / vendor / dataset / f"date={partition_date}"
+
+
+@dataclass
+class LandingResult:
+    vendor: str
+    dataset: str
+    partition_date: str
+    landed_rows: int = 0
+    quarantined_rows: int = 0
+    parts: int = 0
+    path: str = ""
+    preview: pl.DataFrame | None = field(default=None, repr=False)
+
+    def metadata(self) -> dict[str, object]:
+        """Dagster materialization metadata (plain values; assets wrap them)."""
+        return {
+            "landed_rows": self.landed_rows,
+            "quarantined_rows": self.quarantined_rows,
+            "parts": self.parts,
+            "path": self.path,
+            "partition_date": self.partition_date,
+        }
+
+
+class PartitionWriter:
+    """Context manager: `write()` each page, the partition appears on a clean exit only."""
+
+    def __init__(
+        self,
+        vendor: str,
+        dataset: str,
+        partition_date: str,
+        schema: type[pa.DataFrameModel],
+        source: str,
+    ) -> None:
+        self.schema, self.source = schema, source
+        self.extracted_at = datetime.now(UTC).replace(tzinfo=None)
+        self.result = LandingResult(vendor, dataset, partition_date)
+        token = uuid.uuid4().hex[:12]
+        self._final = {z: partition_dir(z, vendor, dataset, partition_date) for z in ("landing", "quarantine")}
+        self._tmp = {z: p.parent / f".tmp-{p.name}-{token}" for z, p in self._final.items()}
+        self._counts = {"landing": 0, "quarantine": 0}
+
+    def __enter__(self) -> PartitionWriter:
+        for tmp in self._tmp.values():
+            tmp.mkdir(parents=True, exist_ok=False)
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Validate one page; write its valid and its quarantined rows as one part each."""
+        valid, quarantined = split_valid(frame, self.schema)
+        self.quarantine(quarantined)
+        self._write_part("landing", valid)
+        self.result.landed_rows += valid.height
+        if self.result.preview is None or self.result.preview.height < 5:
+            self.result.preview = valid.head(5)
+
+    def quarantine(self, quarantined: pl.DataFrame) -> None:
+        """Hold back rows that failed before validation (undecodable input), with their reason."""
+        self._write_part("quarantine", quarantined)
+        self.result.quarantined_rows += quarantined.height
+
+    def _write_part(self, zone: str, frame: pl.DataFrame) -> None:
+        if frame.height == 0 and self._counts[zone] > 0:
+            return  # one empty part is enough to carry the schema
+        n = self._counts[zone]
+        stamped = frame.with_columns(
+            pl.lit(self.extracted_at, dtype=pl.Datetime("us", "UTC")).alias("_extracted_at"),
+            pl.lit(self.source, dtype=pl.String).alias("_source"),
+        )
+        stamped.write_parquet(self._tmp[zone] / f"part-{n:05d}.parquet", compression="zstd")
+        self._counts[zone] = n + 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            for tmp in self._tmp.values():
+                shutil.rmtree(tmp, ignore_errors=True)
+            return
+        if self._counts["landing"] == 0:
+            self._write_part("landing", self.schema.empty())
+        if self._counts["quarantine"] == 0:
+            self._write_part("quarantine", quarantine_frame(pl.DataFrame(), ""))
+        for zone in ("landing", "quarantine"):
+            _swap_in(self._tmp[zone], self._final[zone])
+        self.result.parts = self._counts["landing"]
+        self.result.path = str(self._final["landing"])
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace `final` by `tmp` with renames, so the old partition stays whole until the swap."""
+    old = final.parent / f".old-{tmp.name}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def land_frame(
+    vendor: str,
+    dataset: str,
+    partition_date: str,
+    frame: pl.DataFrame,
+    schema: type[pa.DataFrameModel],
+    source: str,
+) -> LandingResult:
+    """Land a small dataset (a snapshot) in one part."""
+    with PartitionWriter(vendor, dataset, partition_date, schema, source) as writer:
+        writer.write(frame)
+    return writer.result

@@ -1,0 +1,19 @@
+"""Process-wide settings read from the environment at call time (tests point them elsewhere)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def data_dir() -> Path:
+    """Root of landed Parquet, quarantine, audio and the warehouse (`PIPELINES_DATA_DIR`)."""
+    return Path(os.environ.get("PIPELINES_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+
+
+def partitions_start_date() -> str:
+    """First daily partition (`PIPELINES_START_DATE`, ISO date)."""
+    return os.environ.get("PIPELINES_START_DATE", "2026-01-01")

@@ -1,0 +1,1 @@
+"""Shared simulator machinery: fault injection, an in-process uvicorn runner and a CLI."""

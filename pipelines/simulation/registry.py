@@ -1,0 +1,29 @@
+"""Every vendor simulator, by vendor name: its app factory, fixed port and default settings."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+VENDOR_SIMULATORS = {
+    "baxo": "pipelines.vendors.baxo.simulator",
+}
+
+
+@dataclass(frozen=True)
+class SimulatorSpec:
+    vendor: str
+    create_app: Callable[..., Any]
+    port: int
+    default_env: dict[str, str]
+
+
+def simulator_spec(vendor: str) -> SimulatorSpec:
+    module = importlib.import_module(VENDOR_SIMULATORS[vendor])
+    return SimulatorSpec(vendor, module.create_app, module.SIMULATOR_PORT, module.DEFAULT_ENV)
+
+
+def all_specs() -> list[SimulatorSpec]:
+    return [simulator_spec(v) for v in VENDOR_SIMULATORS]

@@ -1,0 +1,54 @@
+"""Split a frame into rows a pandera schema accepts and rows to quarantine, with the reason."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+QUARANTINE_COLUMNS = ("record", "reason")
+
+
+def quarantine_frame(rows: pl.DataFrame, reason: str) -> pl.DataFrame:
+    """Rows as JSON text with one reason: the quarantine layout of DESIGN.md."""
+    if rows.width == 0 or rows.height == 0:
+        return pl.DataFrame(schema={"record": pl.String, "reason": pl.String})
+    return rows.select(
+        pl.struct(pl.all()).struct.json_encode().alias("record"),
+        pl.lit(reason, dtype=pl.String).alias("reason"),
+    )
+
+
+def split_valid(
+    frame: pl.DataFrame, schema: type[pa.DataFrameModel]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(valid rows coerced by `schema`, quarantined rows with `record` and `reason`)."""
+    try:
+        return schema.validate(frame, lazy=True), quarantine_frame(frame.clear(), "")
+    except pa.errors.SchemaErrors as exc:
+        failures = exc.failure_cases
+    row_failures = failures.filter(pl.col("index").is_not_null())
+    if row_failures.height < failures.height:
+        # A failure without a row index (a missing column, a wrong dtype) condemns the whole page.
+        whole = failures.filter(pl.col("index").is_null())
+        reason = "; ".join(f"{c['column']}: {c['check']}" for c in whole.iter_rows(named=True))
+        return frame.clear(), quarantine_frame(frame, f"schema {schema.__name__}: {reason}")
+    reasons = (
+        row_failures.with_columns(
+            # Frame-wide checks report the schema's name as their column: their name says it all.
+            pl.when(pl.col("column") == schema.__name__)
+            .then(pl.col("check"))
+            .otherwise(pl.format("{} failed {}", pl.col("column"), pl.col("check")))
+            .alias("r")
+        )
+        .group_by("index")
+        .agg(pl.col("r").unique().sort().str.join("; ").alias("reason"))
+    )
+    indexed = frame.with_row_index("__row")
+    reasons = reasons.with_columns(pl.col("index").cast(pl.UInt32).alias("__row")).drop("index")
+    bad = indexed.join(reasons, on="__row", how="inner")
+    good = indexed.join(reasons, on="__row", how="anti")
+    quarantined = bad.select(
+        pl.struct(pl.exclude("__row", "reason")).struct.json_encode().alias("record"),
+        (pl.lit(f"{schema.__name__}: ") + pl.col("reason")).alias("reason"),
+    )
+    return schema.validate(good.drop("__row"), lazy=True), quarantined

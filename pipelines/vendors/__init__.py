@@ -1,0 +1,1 @@
+"""One package per vendor: client, simulator, transforms, schemas and Dagster assets."""

@@ -1,0 +1,1 @@
+"""BAXO Connect (BAMO) data loggers: contracts, devices, real-time and historic tag values."""

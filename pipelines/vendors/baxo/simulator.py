@@ -1,0 +1,364 @@
+"""A BAXO Connect API simulator that follows `baxo-connect.fr.md`.
+
+One endpoint, `/k1`, answers every service chosen by `get=`, by GET or POST (form body), always
+in JSON. Authentication is `username` + `password`; the password may be left out on later
+requests of the same (UTC) day once it has been given. The doc leaves error bodies and codes
+unspecified: this simulator answers `{"error": "<message>"}` with 400 (bad parameters),
+401 (credentials), 403 (API not enabled) and 404 (unknown contract or device).
+
+Timestamps count seconds from 2000-01-01T00:00:00Z and are UTC. Historics are ordered by
+device (in request order), tag, then time, and cut into pages of 10,000 rows; a page that is not
+the last carries `next`, the full URL of the following page (the password is never in it).
+`startTime` and `endTime` are both inclusive.
+
+Data is a pure function of (seed, device, tag, timestamp), so any date can be served and
+backfilled, and tests can predict the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import numpy as np
+import polars as pl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pipelines.vendors.baxo.timebase import BAXO_EPOCH_UNIX_S
+
+PAGE_ROWS = 10_000
+USERNAME = "ops@baxo-sim.test"
+PASSWORD = "baxo-sim-password"
+SIMULATOR_PORT = 8701
+
+# What `make run` and `make ui` point the pipeline at when no real service is configured.
+DEFAULT_ENV = {
+    "BAXO_BASE_URL": f"http://127.0.0.1:{SIMULATOR_PORT}/k1",
+    "BAXO_USERNAME": USERNAME,
+    "BAXO_PASSWORD": PASSWORD,
+}
+
+
+@dataclass(frozen=True)
+class TagModel:
+    """How one tag's values evolve: a daily wave plus noise, a counter, or a rare event."""
+
+    reference: str
+    kind: str  # wave | counter | event | drain
+    base: float
+    amplitude: float = 0.0
+    noise: float = 0.0
+    decimals: int = 2
+
+
+TAG_MODELS = {
+    t.reference: t
+    for t in (
+        TagModel("TEMP_1", "wave", base=12.0, amplitude=4.0, noise=0.3, decimals=2),
+        TagModel("PRES_1", "wave", base=3.2, amplitude=0.4, noise=0.05, decimals=3),
+        TagModel("CPT_1", "counter", base=10_000.0, amplitude=3.0, decimals=0),
+        TagModel("BATT", "drain", base=3.65, noise=0.005, decimals=3),
+        TagModel("ALARM_1", "event", base=0.02, decimals=0),
+    )
+}
+
+TIMEZONES = (
+    "UTC",
+    "(UTC+01:00) Bruxelles, Copenhague, Madrid, Paris",
+    "(UTC+01:00) Amsterdam, Berlin, Berne, Rome, Stockholm, Vienne",
+    "(UTC) Dublin, Édimbourg, Lisbonne, Londres",
+)
+
+
+@dataclass(frozen=True)
+class SimDevice:
+    id: str
+    name: str
+    details: str
+    status: int  # 0 active, 1 inactive (logs nothing), 2 suspended
+    timezone: str
+    contract_id: str
+    tags: tuple[str, ...]
+    interval_s: int
+    index: int
+
+
+@dataclass(frozen=True)
+class SimContract:
+    id: str
+    reference: str
+    company: str
+    details: str
+    contact_email: str
+
+
+@dataclass
+class BaxoSimulatorConfig:
+    seed: int = 7
+    devices_per_contract: int = 3
+    interval_s: int = 300
+    username: str = USERNAME
+    password: str = PASSWORD
+    api_enabled: bool = True
+    malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
+    page_rows: int = PAGE_ROWS
+    extra_devices: list[SimDevice] = field(default_factory=list)
+
+
+def _uuid(seed: int, label: str) -> str:
+    h = hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def build_fleet(config: BaxoSimulatorConfig) -> tuple[list[SimContract], list[SimDevice]]:
+    contracts = [
+        SimContract(_uuid(config.seed, "CT001"), "CT001", "Contonso", "Contonso .Inc Contract", "admin@contonso.test"),
+        SimContract(_uuid(config.seed, "MI001"), "MI001", "Mira", "Mira Contract", "it@mira.test"),
+    ]
+    devices: list[SimDevice] = []
+    tag_sets = (("TEMP_1", "PRES_1", "BATT", "ALARM_1"), ("TEMP_1", "CPT_1", "BATT"), ("PRES_1", "CPT_1", "ALARM_1"))
+    for c_index, contract in enumerate(contracts):
+        for d in range(config.devices_per_contract):
+            i = c_index * config.devices_per_contract + d
+            devices.append(
+                SimDevice(
+                    id=str(int(hashlib.sha256(f"{config.seed}:dev{i}".encode()).hexdigest()[:8], 16)),
+                    name=f"{contract.reference}-LOG{d + 1:02d}",
+                    details=f"Enregistreur {d + 1} du contrat {contract.reference}",
+                    status=(0, 0, 2, 0, 1, 0)[i % 6],
+                    timezone=TIMEZONES[i % len(TIMEZONES)],
+                    contract_id=contract.id,
+                    tags=tag_sets[i % len(tag_sets)],
+                    interval_s=config.interval_s,
+                    index=i,
+                )
+            )
+    devices.extend(config.extra_devices)
+    return contracts, devices
+
+
+def _unit_noise(seed: int, device: int, tag: str, t: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) per (seed, device, tag, t): a splitmix64 hash, vectorized."""
+    salt = int(hashlib.sha256(f"{seed}:{device}:{tag}".encode()).hexdigest()[:15], 16)
+    with np.errstate(over="ignore"):
+        z = t.astype(np.uint64) + np.uint64(salt)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def tag_values(seed: int, device: SimDevice, tag: str, t: np.ndarray) -> pl.Series:
+    """The values (as BAXO's strings) of `tag` on `device` at 2000-epoch seconds `t`."""
+    model = TAG_MODELS[tag]
+    u = _unit_noise(seed, device.index, tag, t)
+    day = t / 86_400.0
+    if model.kind == "wave":
+        x = model.base + model.amplitude * np.sin(2 * np.pi * (day - 0.3)) + model.noise * (2 * u - 1)
+    elif model.kind == "counter":  # a volume index: never decreases, faster by day than by night
+        x = np.floor(model.base + model.amplitude * (t / device.interval_s) + 50 * (day - np.sin(2 * np.pi * day) / (2 * np.pi)))
+    elif model.kind == "drain":  # a battery losing about 0.1 V a year
+        x = model.base - 0.1 * (day - 9_000) / 365 + model.noise * (2 * u - 1)
+    else:
+        x = (u < model.base).astype(np.float64)
+    series = pl.Series("value", x).round(model.decimals)
+    return series.cast(pl.Int64).cast(pl.String) if model.decimals == 0 else series.cast(pl.String)
+
+
+class BaxoError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
+class BaxoSimulator:
+    """State and behaviour of one simulated BAXO Connect account."""
+
+    def __init__(self, config: BaxoSimulatorConfig | None = None) -> None:
+        self.config = config or BaxoSimulatorConfig()
+        self.contracts, self.devices = build_fleet(self.config)
+        self.authenticated: set[tuple[str, str]] = set()  # (username, UTC day) with a password given
+        self.requests_with_password = 0
+        self.tag_writes: list[dict[str, str]] = []
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _authenticate(self, params: dict[str, str]) -> None:
+        if not self.config.api_enabled:
+            raise BaxoError(403, "La fonctionnalité API n'est pas activée pour ce compte.")
+        username, password = params.get("username"), params.get("password")
+        today = datetime.now(UTC).date().isoformat()
+        if username != self.config.username:
+            raise BaxoError(401, "Identifiants invalides.")
+        if password is None:
+            if (username, today) not in self.authenticated:
+                raise BaxoError(401, "Mot de passe requis pour la première requête de la journée.")
+            return
+        self.requests_with_password += 1
+        if password != self.config.password:
+            raise BaxoError(401, "Identifiants invalides.")
+        self.authenticated.add((username, today))
+
+    def _contract(self, params: dict[str, str]) -> SimContract:
+        contract_id = _required(params, "contractId")
+        for contract in self.contracts:
+            if contract.id == contract_id:
+                return contract
+        raise BaxoError(404, f"Contrat inconnu : {contract_id}")
+
+    def _devices(self, params: dict[str, str], contract: SimContract) -> tuple[list[SimDevice], bool]:
+        """The requested devices and whether several were asked (`deviceIdentifiers`)."""
+        if "deviceIdentifiers" in params:
+            ids, multi = [i.strip() for i in params["deviceIdentifiers"].split(",") if i.strip()], True
+        else:
+            ids, multi = [_required(params, "deviceId")], False
+        known = {d.id: d for d in self.devices if d.contract_id == contract.id}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise BaxoError(404, f"Appareil inconnu : {', '.join(missing)}")
+        return [known[i] for i in ids], multi
+
+    # -- services ------------------------------------------------------------------------------
+    def handle(self, params: dict[str, str], url: str) -> dict | None:
+        self._authenticate(params)
+        service = params.get("get")
+        if service == "contracts":
+            return {"contracts": [_contract_json(c) for c in self.contracts]}
+        contract = self._contract(params)
+        if service == "devices":
+            return {"devices": [_device_json(d) for d in self.devices if d.contract_id == contract.id]}
+        devices, multi = self._devices(params, contract)
+        if service == "device":
+            return {"device": _device_json(devices[0])}
+        tags = _tag_filter(params)
+        if service == "devices-realtimes":
+            return {"logs": self._realtimes(devices, tags, multi)}
+        if service == "devices-historics":
+            return self._historics(params, devices, tags, multi, url)
+        if service == "devices-tags-write":
+            self.tag_writes.append(
+                {"deviceId": devices[0].id, "tagRef": _required(params, "tagRef"), "value": _required(params, "value")}
+            )
+            return None
+        raise BaxoError(400, f"Service inconnu : get={service}")
+
+    def _realtimes(self, devices: list[SimDevice], tags: set[str] | None, multi: bool) -> list[dict]:
+        now = int(datetime.now(UTC).timestamp()) - BAXO_EPOCH_UNIX_S
+        logs = []
+        for device in devices:
+            if device.status == 1:
+                continue
+            t = now - now % device.interval_s
+            for tag in device.tags:
+                if tags is not None and tag not in tags:
+                    continue
+                value = tag_values(self.config.seed, device, tag, np.array([t]))[0]
+                row = {"tagReference": tag, "value": value, "timestamp": t, "isEvent": TAG_MODELS[tag].kind == "event"}
+                logs.append({"deviceIdentifiant": device.id, **row} if multi else row)
+        return logs
+
+    def series_counts(self, devices: list[SimDevice], tags: set[str] | None, start: int, end: int) -> list[tuple[SimDevice, str, int, int]]:
+        """(device, tag, first timestamp, row count) per series in page order."""
+        out = []
+        for device in devices:
+            if device.status == 1:
+                continue
+            first = start + (-start) % device.interval_s
+            count = 0 if first > end else (end - first) // device.interval_s + 1
+            for tag in device.tags:
+                if tags is None or tag in tags:
+                    out.append((device, tag, first, count))
+        return out
+
+    def _historics(self, params: dict[str, str], devices: list[SimDevice], tags: set[str] | None, multi: bool, url: str) -> dict:
+        start, end = _int(params, "startTime"), _int(params, "endTime")
+        if end < start:
+            raise BaxoError(400, "endTime doit être postérieur à startTime.")
+        page = _int(params, "page") if "page" in params else 1
+        offset, remaining = (page - 1) * self.config.page_rows, self.config.page_rows
+        groups: list[str] = []
+        series = self.series_counts(devices, tags, start, end)
+        total = sum(s[3] for s in series)
+        for device, tag, first, count in series:
+            if offset >= count:
+                offset -= count
+                continue
+            take = min(count - offset, remaining)
+            t = first + device.interval_s * np.arange(offset, offset + take, dtype=np.int64)
+            groups.append(self._history_group(device, tag, t, multi))
+            remaining -= take
+            offset = 0
+            if remaining == 0:
+                break
+        body = {"historics": "__GROUPS__"}
+        if page * self.config.page_rows < total:
+            next_params = {k: v for k, v in params.items() if k != "password"} | {"page": str(page + 1)}
+            body["next"] = f"{url}?{urlencode(next_params)}"
+        return {"__raw__": json.dumps(body).replace('"__GROUPS__"', "[" + ",".join(groups) + "]")}
+
+    def _history_group(self, device: SimDevice, tag: str, t: np.ndarray, multi: bool) -> str:
+        values = tag_values(self.config.seed, device, tag, t)
+        u = _unit_noise(self.config.seed + 1, device.index, tag, t)
+        logs = pl.DataFrame({"value": values, "timestamp": pl.Series(t, dtype=pl.Int64), "source": np.where(u < 0.1, 2, 1)})
+        if self.config.malformed and tag == "TEMP_1":
+            step = pl.Series(t // device.interval_s) % 97
+            logs = logs.with_columns(
+                value=pl.when(step == 13).then(pl.lit("#ERR")).otherwise(pl.col("value")),
+                timestamp=pl.when(step == 41).then(None).otherwise(pl.col("timestamp")),
+            )
+        head = {"tagReference": tag, "deviceIdentifier": device.id} if multi else {"tagReference": tag}
+        return json.dumps(head)[:-1] + ',"logs":' + logs.write_json() + "}"
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise BaxoError(400, f"Paramètre manquant : {name}")
+    return value
+
+
+def _int(params: dict[str, str], name: str) -> int:
+    try:
+        return int(_required(params, name))
+    except ValueError:
+        raise BaxoError(400, f"Paramètre invalide : {name}") from None
+
+
+def _tag_filter(params: dict[str, str]) -> set[str] | None:
+    raw = params.get("tagReferences")
+    return {t.strip() for t in raw.split(",") if t.strip()} if raw else None
+
+
+def _contract_json(c: SimContract) -> dict:
+    return {"id": c.id, "reference": c.reference, "company": c.company, "details": c.details, "contactEmail": c.contact_email}
+
+
+def _device_json(d: SimDevice) -> dict:
+    return {"id": d.id, "name": d.name, "details": d.details, "status": d.status, "timezone": d.timezone}
+
+
+def create_app(config: BaxoSimulatorConfig | None = None) -> Starlette:
+    """The ASGI app; `app.state.simulator` exposes the simulated account to tests."""
+    simulator = BaxoSimulator(config)
+
+    async def k1(request: Request) -> Response:
+        params = dict(request.query_params)
+        if request.method == "POST":
+            params.update({k: str(v) for k, v in (await request.form()).items()})
+        try:
+            body = simulator.handle(params, str(request.url.replace(query="")))
+        except BaxoError as err:
+            return JSONResponse({"error": err.message}, status_code=err.status)
+        if body is None:
+            return Response(status_code=200)
+        if "__raw__" in body:
+            return Response(body["__raw__"], media_type="application/json")
+        return JSONResponse(body)
+
+    app = Starlette(routes=[Route("/k1", k1, methods=["GET", "POST"])])
+    app.state.simulator = simulator
+    return app

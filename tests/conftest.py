@@ -1,0 +1,54 @@
+"""Fixtures: a data directory per test, and vendor simulators on 127.0.0.1 over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.simulation.faults import FaultConfig
+from pipelines.simulation.registry import simulator_spec
+from pipelines.simulation.server import SimulatorServer
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # dagster-dbt reads the manifest when the definitions are imported; `make test` builds it,
+    # this covers a bare `pytest`.
+    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+        os.environ.setdefault("PIPELINES_DATA_DIR", str(Path(config.rootpath) / "data"))
+        dbt = str(Path(sys.executable).parent / "dbt")
+        subprocess.run([dbt, "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, check=True)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh `PIPELINES_DATA_DIR` for the test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("PIPELINES_DATA_DIR", str(path))
+    return path
+
+
+StartSimulator = Callable[..., SimulatorServer]
+
+
+@pytest.fixture
+def start_simulator() -> Iterator[StartSimulator]:
+    """`start_simulator(vendor, app_config, faults=FaultConfig(...))` -> a running server."""
+    servers: list[SimulatorServer] = []
+
+    def start(vendor: str, app_config: object = None, faults: FaultConfig | None = None) -> SimulatorServer:
+        server = SimulatorServer(simulator_spec(vendor).create_app(app_config), faults).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,151 @@
+"""BAXO client and simulator over real HTTP: time base, exact rows, paging, auth, secrets."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import polars as pl
+import pytest
+
+from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.vendors.baxo.client import BaxoClient
+from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig, SimDevice
+from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc, to_baxo_seconds
+from pipelines.vendors.baxo.transform import historics_frame
+
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+FIRST_DEVICE = "549505905"  # first device of contract CT001 under the simulator's default seed
+
+
+def client_for(server, password: str = PASSWORD, **kwargs) -> BaxoClient:
+    return BaxoClient(f"{server.url}/k1", USERNAME, password, retry=RetryPolicy(backoff_base_s=0.01), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, datetime(2000, 1, 1, tzinfo=UTC)),
+        (578590638, datetime(2018, 5, 2, 15, 37, 18, tzinfo=UTC)),  # the doc's example
+        (1200798847, datetime(2038, 1, 19, 3, 14, 7, tzinfo=UTC)),  # 2^31 - 1 in Unix seconds
+        (1200798848, datetime(2038, 1, 19, 3, 14, 8, tzinfo=UTC)),  # one past: no 32-bit wrap
+        (-1, datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_2000_epoch_conversion(seconds: int, expected: datetime) -> None:
+    converted = pl.select(baxo_seconds_to_utc(pl.lit(seconds))).item()
+    assert converted == expected
+    assert to_baxo_seconds(expected) == seconds
+
+
+def test_exact_rows_for_a_known_device_and_day(start_simulator) -> None:
+    server = start_simulator("baxo")
+    with client_for(server) as client:
+        contract = client.contracts()[0]
+        assert contract["reference"] == "CT001"
+        pages = list(client.historic_pages(contract["id"], [FIRST_DEVICE], DAY, DAY + timedelta(days=1)))
+    rows = historics_frame(pl.concat(pages), DAY, DAY + timedelta(days=1))
+    # 4 tags every 5 minutes; the service's inclusive end brought 00:00 of the next day, dropped here.
+    assert rows.group_by("tag_reference").len().sort("tag_reference").rows() == [
+        ("ALARM_1", 288), ("BATT", 288), ("PRES_1", 288), ("TEMP_1", 288)
+    ]
+    assert rows["measured_at"].max() == datetime(2026, 11, 20, 23, 55, tzinfo=UTC)
+    first = rows.filter(pl.col("measured_at") == DAY).sort("tag_reference")
+    assert first.select("tag_reference", "value_raw", "value", "timestamp_2000", "source_name").rows() == [
+        ("ALARM_1", "0", 0.0, 848448000, "device"),
+        ("BATT", "3.422", 3.422, 848448000, "device"),
+        ("PRES_1", "2.807", 2.807, 848448000, "device"),
+        ("TEMP_1", "8.22", 8.22, 848448000, "device"),
+    ]
+
+
+@pytest.mark.parametrize(("rows", "pages"), [(10_000, 1), (10_001, 2), (0, 1), (25_000, 3)])
+def test_historics_paging_loses_and_repeats_nothing(start_simulator, rows: int, pages: int) -> None:
+    config = BaxoSimulatorConfig(devices_per_contract=1)
+    server = start_simulator("baxo", config)
+    sim = server.app.state.simulator
+    contract = sim.contracts[0]
+    device = SimDevice("777", "BENCH", "one tag a minute", 0, "UTC", contract.id, ("TEMP_1",), 60, 99)
+    sim.devices.append(device)
+    # One value a minute on the minute; the 0-row window holds no minute.
+    start = DAY if rows else DAY + timedelta(seconds=10)
+    end = start + timedelta(minutes=rows - 1) if rows else DAY + timedelta(seconds=50)
+    with client_for(server) as client:
+        got = list(client.historic_pages(contract.id, ["777"], start, end))
+    assert len(got) == pages
+    assert [p.height for p in got][:1] == [min(rows, 10_000)]
+    frame = pl.concat(got)
+    assert frame.height == rows
+    assert frame["timestamp"].n_unique() == rows
+    if rows:
+        assert frame["timestamp"].min() == to_baxo_seconds(start)
+        assert frame["timestamp"].max() == to_baxo_seconds(end)
+
+
+def test_multi_device_pages_split_series_without_loss(start_simulator) -> None:
+    server = start_simulator("baxo", BaxoSimulatorConfig(page_rows=500))
+    with client_for(server) as client:
+        contract = client.contracts()[0]
+        ids = [d["id"] for d in client.devices(contract["id"])]
+        paged = pl.concat(list(client.historic_pages(contract["id"], ids, DAY, DAY + timedelta(days=1))))
+    whole = start_simulator("baxo")
+    with client_for(whole) as client:
+        single = pl.concat(list(client.historic_pages(contract["id"], ids, DAY, DAY + timedelta(days=1))))
+    assert paged.height == single.height > 2 * 500
+    assert paged.sort(paged.columns).equals(single.sort(single.columns))
+    assert paged.select("device_id", "tag_reference", "timestamp").is_duplicated().sum() == 0
+
+
+def test_password_is_sent_once_a_day(start_simulator) -> None:
+    server = start_simulator("baxo")
+    sim = server.app.state.simulator
+    with client_for(server) as client:
+        contract = client.contracts()[0]
+        client.devices(contract["id"])
+        client.device(contract["id"], FIRST_DEVICE)
+    assert sim.requests_with_password == 1
+    # The doc's own form: a GET without password after the day's first authenticated request.
+    answer = httpx.get(f"{server.url}/k1", params={"get": "contracts", "username": USERNAME})
+    assert answer.status_code == 200 and len(answer.json()["contracts"]) == 2
+
+
+def test_password_is_required_on_the_first_request_of_the_day(start_simulator) -> None:
+    server = start_simulator("baxo")
+    answer = httpx.get(f"{server.url}/k1", params={"get": "contracts", "username": USERNAME})
+    assert answer.status_code == 401
+
+
+def test_wrong_password_is_a_clear_error_without_the_password(start_simulator, caplog) -> None:
+    server = start_simulator("baxo")
+    wrong = "not-the-Pa55word!"
+    with caplog.at_level(logging.DEBUG), client_for(server, password=wrong) as client:
+        with pytest.raises(VendorRequestError) as err:
+            client.contracts()
+    message = str(err.value)
+    assert message.startswith("baxo k1?get=contracts failed (status 401)")
+    assert USERNAME in message
+    assert wrong not in message and wrong not in caplog.text
+
+
+def test_disabled_api_is_a_clear_error(start_simulator) -> None:
+    server = start_simulator("baxo", BaxoSimulatorConfig(api_enabled=False))
+    with client_for(server) as client, pytest.raises(VendorRequestError) as err:
+        client.contracts()
+    assert err.value.status == 403
+    assert "API" in str(err.value)
+
+
+def test_realtimes_and_tag_write(start_simulator) -> None:
+    server = start_simulator("baxo")
+    with client_for(server) as client:
+        contract = client.contracts()[0]
+        ids = [d["id"] for d in client.devices(contract["id"])]
+        several = client.realtimes(contract["id"], ids)
+        one = client.realtimes(contract["id"], [FIRST_DEVICE])
+        client.write_tag(contract["id"], FIRST_DEVICE, "SEUIL_1", "4.5")
+    assert set(several["device_id"]) == set(ids)
+    assert one["device_id"].unique().to_list() == [FIRST_DEVICE]
+    assert one.sort("tag_reference")["tag_reference"].to_list() == ["ALARM_1", "BATT", "PRES_1", "TEMP_1"]
+    assert one.filter(pl.col("tag_reference") == "ALARM_1")["is_event"].to_list() == [True]
+    assert server.app.state.simulator.tag_writes == [{"deviceId": FIRST_DEVICE, "tagRef": "SEUIL_1", "value": "4.5"}]
