@@ -12,7 +12,6 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
-from pipelines.partitions import daily_partitions
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
@@ -24,7 +23,6 @@ snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions
 daily_job = define_asset_job(
     "daily_partitions_job",
     selection=partitioned | AssetSelection.assets(dbt_incremental_models),
-    partitions_def=daily_partitions,
     description="Extract one UTC day from every vendor, then rebuild that day of the facts.",
 )
 snapshot_job = define_asset_job(
