@@ -41,6 +41,7 @@ ui: manifest
 
 lint: install
 	$(VENV)/bin/ruff check pipelines tests
+	$(VENV)/bin/ruff format --check pipelines tests
 
 # Re-pin after editing requirements.in (records versions only, no download addresses).
 lock: install

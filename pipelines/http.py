@@ -21,9 +21,7 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDACTED = "***"
-_SECRET_QUERY_KEYS = re.compile(
-    r"(?i)((?:password|passwd|token|auth_token|api[_-]?key|authkey|secret)=)[^&\s\"']+"
-)
+_SECRET_QUERY_KEYS = re.compile(r"(?i)((?:password|passwd|token|auth_token|api[_-]?key|authkey|secret)=)[^&\s\"']+")
 
 
 class VendorRequestError(RuntimeError):
@@ -134,9 +132,13 @@ class VendorHttpClient:
                 wait = self.retry.delay(attempt, retry_after, self._rng)
                 log.warning(
                     "%s %s attempt %d/%d failed (%s): %s; retrying in %.2fs",
-                    self.vendor, endpoint, attempt + 1, self.retry.max_attempts,
+                    self.vendor,
+                    endpoint,
+                    attempt + 1,
+                    self.retry.max_attempts,
                     last_status if last_status is not None else "no response",
-                    self.redact(last_detail), wait,
+                    self.redact(last_detail),
+                    wait,
                 )
                 time.sleep(wait)
         raise VendorRequestError(
@@ -149,6 +151,4 @@ class VendorHttpClient:
     def fail(self, endpoint: str, response: httpx.Response, detail: str = "") -> VendorRequestError:
         """An error for a non-retryable answer, with the vendor's message redacted."""
         body = response.text[:300]
-        return VendorRequestError(
-            self.vendor, endpoint, response.status_code, self.redact(f"{detail} {body}".strip())
-        )
+        return VendorRequestError(self.vendor, endpoint, response.status_code, self.redact(f"{detail} {body}".strip()))

@@ -1,7 +1,7 @@
 """`make run` and `make ui`: start the simulators, then materialize every asset or open the UI.
 
-    python -m pipelines.run [--days 3]   materialize the last N daily partitions and print counts
-    python -m pipelines.run --ui         start `dagster dev` beside the simulators
+python -m pipelines.run [--days 3]   materialize the last N daily partitions and print counts
+python -m pipelines.run --ui         start `dagster dev` beside the simulators
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ def _use_simulators(stack: ExitStack) -> None:
     for spec in all_specs():
         for name, value in spec.default_env.items():
             os.environ.setdefault(name, value)
-        base_url = next(v for k, v in spec.default_env.items() if k.endswith("_BASE_URL"))
-        if os.environ[next(k for k in spec.default_env if k.endswith("_BASE_URL"))] == base_url:
+        if os.environ[spec.base_url_env] == spec.default_env[spec.base_url_env]:
             server = SimulatorServer(spec.create_app(), port=spec.port).start()
             stack.callback(server.stop)
             print(f"{spec.vendor}: simulator on {server.url}")
@@ -36,7 +35,7 @@ def _use_simulators(stack: ExitStack) -> None:
 def materialize_all(days: int) -> None:
     from dagster import DagsterInstance, materialize
 
-    from pipelines.definitions import defs, extraction_assets, resources
+    from pipelines.definitions import extraction_assets, resources
     from pipelines.warehouse import dbt_incremental_models, dbt_models
 
     res = resources()
@@ -44,19 +43,20 @@ def materialize_all(days: int) -> None:
     snapshots = [a for a in extraction_assets if a.partitions_def is None]
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     keys = [(yesterday - timedelta(days=n)).isoformat() for n in reversed(range(days))]
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     with DagsterInstance.ephemeral() as instance:
-        _check(materialize(snapshots, resources=res, instance=instance), "snapshots")
+
+        def run(assets: list, what: str, **kwargs: object) -> None:
+            result = materialize(assets, resources=res, instance=instance, run_config=quiet, **kwargs)
+            if not result.success:
+                sys.exit(f"materializing {what} failed")
+
+        run(snapshots, "snapshots")
         for key in keys:
-            _check(materialize(partitioned, partition_key=key, resources=res, instance=instance), key)
-        _check(materialize([dbt_models], resources=res, instance=instance), "dbt models")
+            run(partitioned, key, partition_key=key)
+        run([dbt_models], "dbt models")
         tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-        _check(materialize([dbt_incremental_models], resources=res, instance=instance, tags=tags), "dbt facts")
-    del defs
-
-
-def _check(result: object, what: str) -> None:
-    if not result.success:  # type: ignore[attr-defined]
-        sys.exit(f"materializing {what} failed")
+        run([dbt_incremental_models], "dbt facts", tags=tags)
 
 
 def print_counts() -> None:

@@ -18,9 +18,7 @@ def quarantine_frame(rows: pl.DataFrame, reason: str) -> pl.DataFrame:
     )
 
 
-def split_valid(
-    frame: pl.DataFrame, schema: type[pa.DataFrameModel]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_valid(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(valid rows coerced by `schema`, quarantined rows with `record` and `reason`)."""
     try:
         return schema.validate(frame, lazy=True), quarantine_frame(frame.clear(), "")

@@ -3,7 +3,6 @@
 dbt is the warehouse's only writer, so both asset sets share one concurrency pool of one.
 """
 
-
 import json
 import sys
 from collections.abc import Iterator, Mapping

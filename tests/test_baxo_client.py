@@ -48,7 +48,10 @@ def test_exact_rows_for_a_known_device_and_day(start_simulator) -> None:
     rows = historics_frame(pl.concat(pages), DAY, DAY + timedelta(days=1))
     # 4 tags every 5 minutes; the service's inclusive end brought 00:00 of the next day, dropped here.
     assert rows.group_by("tag_reference").len().sort("tag_reference").rows() == [
-        ("ALARM_1", 288), ("BATT", 288), ("PRES_1", 288), ("TEMP_1", 288)
+        ("ALARM_1", 288),
+        ("BATT", 288),
+        ("PRES_1", 288),
+        ("TEMP_1", 288),
     ]
     assert rows["measured_at"].max() == datetime(2026, 11, 20, 23, 55, tzinfo=UTC)
     first = rows.filter(pl.col("measured_at") == DAY).sort("tag_reference")
@@ -119,9 +122,12 @@ def test_password_is_required_on_the_first_request_of_the_day(start_simulator) -
 def test_wrong_password_is_a_clear_error_without_the_password(start_simulator, caplog) -> None:
     server = start_simulator("baxo")
     wrong = "not-the-Pa55word!"
-    with caplog.at_level(logging.DEBUG), client_for(server, password=wrong) as client:
-        with pytest.raises(VendorRequestError) as err:
-            client.contracts()
+    with (
+        caplog.at_level(logging.DEBUG),
+        client_for(server, password=wrong) as client,
+        pytest.raises(VendorRequestError) as err,
+    ):
+        client.contracts()
     message = str(err.value)
     assert message.startswith("baxo k1?get=contracts failed (status 401)")
     assert USERNAME in message

@@ -32,8 +32,13 @@ def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def client(server, timeout_s: float = 30.0) -> BaxoClient:
-    return BaxoClient(f"{server.url}/k1", USERNAME, PASSWORD, timeout_s=timeout_s,
-                      retry=RetryPolicy(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.2))
+    return BaxoClient(
+        f"{server.url}/k1",
+        USERNAME,
+        PASSWORD,
+        timeout_s=timeout_s,
+        retry=RetryPolicy(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.2),
+    )
 
 
 def test_malformed_records_go_to_quarantine_with_reasons(start_simulator, data_dir: Path) -> None:
@@ -69,8 +74,10 @@ def test_a_failed_run_leaves_the_landed_partition_untouched(start_simulator, dat
     broken = start_simulator("baxo", BaxoSimulatorConfig(page_rows=1000), faults=FaultConfig(rate=0.0))
     broken.faults.rate = 1.0  # every request now fails: the run dies after landing nothing new
     try:
-        land_historics(BaxoClient(f"{broken.url}/k1", USERNAME, PASSWORD,
-                                  retry=RetryPolicy(max_attempts=2, backoff_base_s=0.0)), DAY)
+        land_historics(
+            BaxoClient(f"{broken.url}/k1", USERNAME, PASSWORD, retry=RetryPolicy(max_attempts=2, backoff_base_s=0.0)),
+            DAY,
+        )
     except Exception as exc:
         assert "baxo" in str(exc)
     else:
@@ -115,17 +122,20 @@ def test_dagster_and_dbt_build_marts_idempotently(start_simulator, data_dir: Pat
                 "select count(*) from quarantined_records where dataset = 'device_historics'"
             ).fetchone()[0]
             devices = con.execute("select vendor, kind, status, timezone from dim_device order by native_id").fetchall()
-            paris = con.execute(
-                "select count(*) from dim_device where timezone = 'Europe/Paris'"
-            ).fetchone()[0]
+            paris = con.execute("select count(*) from dim_device where timezone = 'Europe/Paris'").fetchone()[0]
             units = dict(con.execute("select metric, any_value(unit) from fct_reading group by 1").fetchall())
         assert held_back > 0
         assert readings + held_back == served
         assert len(devices) == 6 and {d[:2] for d in devices} == {("baxo", "data_logger")}
         assert {d[2] for d in devices} == {"active", "inactive", "suspended"}
         assert paris == 2
-        assert units == {"temperature": "degC", "pressure": "bar", "counter_index": "count",
-                         "battery_voltage": "V", "alarm_active": "flag"}
+        assert units == {
+            "temperature": "degC",
+            "pressure": "bar",
+            "counter_index": "count",
+            "battery_voltage": "V",
+            "alarm_active": "flag",
+        }
 
         # The same partition again: the same Parquet rows, and no duplicate in the fact.
         assert materialize([baxo_device_historics], partition_key=days[0], resources=res, instance=instance).success

@@ -80,11 +80,13 @@ def _transport(send: Any) -> asyncio.Transport | None:
 
 async def _truncated(send: Any) -> None:
     """Headers promise 4 KiB of JSON; half a record arrives, then the connection closes."""
-    await send({
-        "type": "http.response.start",
-        "status": 200,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
+    )
     await send({"type": "http.response.body", "body": b'{"historics":[{"tagRef', "more_body": True})
     _abort(send)
 

@@ -1,4 +1,8 @@
-"""Every vendor simulator, by vendor name: its app factory, fixed port and default settings."""
+"""Every vendor simulator, by vendor name: its app factory, fixed port and default settings.
+
+A vendor's `simulator` module provides `create_app(config=None)`, `SIMULATOR_PORT`,
+`DEFAULT_ENV` (setting name -> value pointing at the simulator) and `BASE_URL_ENV`.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,13 @@ class SimulatorSpec:
     vendor: str
     create_app: Callable[..., Any]
     port: int
-    default_env: dict[str, str]
+    default_env: dict[str, str]  # settings that point the pipeline at this simulator
+    base_url_env: str  # the setting that decides whether the real service is used instead
 
 
 def simulator_spec(vendor: str) -> SimulatorSpec:
     module = importlib.import_module(VENDOR_SIMULATORS[vendor])
-    return SimulatorSpec(vendor, module.create_app, module.SIMULATOR_PORT, module.DEFAULT_ENV)
+    return SimulatorSpec(vendor, module.create_app, module.SIMULATOR_PORT, module.DEFAULT_ENV, module.BASE_URL_ENV)
 
 
 def all_specs() -> list[SimulatorSpec]:

@@ -1,54 +1,10 @@
--- Every vendor's devices in one shape, before the mart adds the key.
-with baxo_devices as (
-    select * from {{ ref('stg_baxo__devices') }}
-    qualify row_number() over (partition by device_id order by snapshot_date desc) = 1
-),
+-- Every vendor's devices in one shape; each vendor adds its int_<vendor>__devices to the list.
+{% set vendor_models = ['int_baxo__devices'] %}
 
-baxo_contracts as (
-    select * from {{ ref('stg_baxo__contracts') }}
-    qualify row_number() over (partition by contract_id order by snapshot_date desc) = 1
-),
-
-baxo_first_snapshots as (
-    select device_id, min(snapshot_date) as first_snapshot_date
-    from {{ ref('stg_baxo__devices') }}
-    group by device_id
-),
-
-baxo_values as (
-    select device_id, measured_at from {{ ref('stg_baxo__device_historics') }}
-    union all
-    select device_id, measured_at from {{ ref('stg_baxo__device_realtimes') }}
-),
-
-baxo_seen as (
-    select device_id, min(measured_at) as first_value_at, max(measured_at) as last_value_at
-    from baxo_values
-    group by device_id
-),
-
-zones as (
-    select * from {{ ref('windows_timezones') }}
-),
-
-baxo as (
-    select
-        'baxo' as vendor,
-        devices.device_id as native_id,
-        devices.device_name as name,
-        'data_logger' as kind,
-        devices.status,
-        zones.iana_zone as timezone,
-        cast(null as double) as latitude,
-        cast(null as double) as longitude,
-        contracts.company as group_name,
-        coalesce(seen.first_value_at, cast(firsts.first_snapshot_date as timestamptz)) as first_seen_at,
-        seen.last_value_at as last_seen_at
-    from baxo_devices as devices
-    left join baxo_contracts as contracts on devices.contract_id = contracts.contract_id
-    left join baxo_first_snapshots as firsts on devices.device_id = firsts.device_id
-    left join baxo_seen as seen on devices.device_id = seen.device_id
-    left join zones on devices.timezone_label = zones.windows_label
-)
-
-select * from baxo
+{% for model in vendor_models %}
+select
+    vendor, native_id, name, kind, status, timezone, latitude, longitude, group_name,
+    first_seen_at, last_seen_at
+from {{ ref(model) }}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}

@@ -1,9 +1,9 @@
 """Dagster assets for BAXO Connect: snapshots of contracts, devices and real-time values, and
 historic tag values per daily partition."""
 
-
 from collections.abc import Iterator
 
+import polars as pl
 from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, MaterializeResult, asset
 
 from pipelines.http import RetryPolicy
@@ -40,8 +40,12 @@ def _contract_devices(client: BaxoClient) -> Iterator[tuple[str, list[str]]]:
             yield contract["id"], device_ids[i : i + DEVICES_PER_REQUEST]
 
 
-@asset(key=AssetKey([VENDOR, "contracts"]), group_name=GROUP, kinds={"python", "parquet"},
-       check_specs=[quarantine_check_spec(AssetKey([VENDOR, "contracts"]))])
+@asset(
+    key=AssetKey([VENDOR, "contracts"]),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "contracts"]))],
+)
 def baxo_contracts(baxo: BaxoResource) -> MaterializeResult:
     """Contracts of the account (snapshot, landed under the run's date)."""
     with baxo.client() as client:
@@ -49,12 +53,15 @@ def baxo_contracts(baxo: BaxoResource) -> MaterializeResult:
     return materialize_result([land_frame(VENDOR, "contracts", today_utc(), frame, BaxoContract, "k1?get=contracts")])
 
 
-@asset(key=AssetKey([VENDOR, "devices"]), group_name=GROUP, kinds={"python", "parquet"},
-       deps=[baxo_contracts], check_specs=[quarantine_check_spec(AssetKey([VENDOR, "devices"]))])
+@asset(
+    key=AssetKey([VENDOR, "devices"]),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    deps=[baxo_contracts],
+    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "devices"]))],
+)
 def baxo_devices(baxo: BaxoResource) -> MaterializeResult:
     """Devices of every contract, each with its details from `get=device` (snapshot)."""
-    import polars as pl
-
     frames = []
     with baxo.client() as client:
         for contract in client.contracts():
@@ -64,34 +71,49 @@ def baxo_devices(baxo: BaxoResource) -> MaterializeResult:
     return materialize_result([land_frame(VENDOR, "devices", today_utc(), frame, BaxoDevice, "k1?get=device")])
 
 
-@asset(key=AssetKey([VENDOR, "device_realtimes"]), group_name=GROUP, kinds={"python", "parquet"},
-       deps=[baxo_devices], check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_realtimes"]))])
+@asset(
+    key=AssetKey([VENDOR, "device_realtimes"]),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    deps=[baxo_devices],
+    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_realtimes"]))],
+)
 def baxo_device_realtimes(baxo: BaxoResource) -> MaterializeResult:
     """Latest value of every tag of every device (snapshot)."""
-    with baxo.client() as client, PartitionWriter(
-        VENDOR, "device_realtimes", today_utc(), BaxoRealtime, "k1?get=devices-realtimes"
-    ) as writer:
+    with (
+        baxo.client() as client,
+        PartitionWriter(VENDOR, "device_realtimes", today_utc(), BaxoRealtime, "k1?get=devices-realtimes") as writer,
+    ):
         for contract_id, device_ids in _contract_devices(client):
             writer.write(transform.realtimes_frame(client.realtimes(contract_id, device_ids)))
     return materialize_result([writer.result])
 
 
-@asset(key=AssetKey([VENDOR, "device_historics"]), group_name=GROUP, kinds={"python", "parquet"},
-       partitions_def=daily_partitions, deps=[baxo_devices],
-       check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_historics"]))])
+@asset(
+    key=AssetKey([VENDOR, "device_historics"]),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    partitions_def=daily_partitions,
+    deps=[baxo_devices],
+    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_historics"]))],
+)
 def baxo_device_historics(context: AssetExecutionContext, baxo: BaxoResource) -> MaterializeResult:
     """Historic tag values of every device for one UTC day, streamed page by page to Parquet."""
     result = land_historics(baxo.client(), context.partition_key)
-    context.log.info(f"baxo device_historics {context.partition_key}: {result.landed_rows} rows landed, "
-                     f"{result.quarantined_rows} quarantined")
+    context.log.info(
+        f"baxo device_historics {context.partition_key}: {result.landed_rows} rows landed, "
+        f"{result.quarantined_rows} quarantined"
+    )
     return materialize_result([result])
 
 
 def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:
     """Land one day of historics; the partition appears only once every page has landed."""
     start, end = day_window(partition_key)
-    with client, PartitionWriter(VENDOR, "device_historics", partition_key, BaxoHistoric,
-                                 "k1?get=devices-historics") as writer:
+    with (
+        client,
+        PartitionWriter(VENDOR, "device_historics", partition_key, BaxoHistoric, "k1?get=devices-historics") as writer,
+    ):
         for contract_id, device_ids in _contract_devices(client):
             for page in client.historic_pages(contract_id, device_ids, start, end):
                 writer.write(transform.historics_frame(page, start, end))

@@ -88,7 +88,9 @@ class BaxoClient:
         try:
             return response.json()[key]
         except (ValueError, KeyError, TypeError):
-            raise VendorDataError(VENDOR, f"k1?get={params['get']}", f"no '{key}' in answer: {response.text[:200]!r}") from None
+            raise VendorDataError(
+                VENDOR, f"k1?get={params['get']}", f"no '{key}' in answer: {response.text[:200]!r}"
+            ) from None
 
     # -- services ------------------------------------------------------------------------------
     def contracts(self) -> list[dict]:
@@ -106,8 +108,14 @@ class BaxoClient:
         logs = self._json(params, "logs")
         frame = pl.from_dicts(
             logs,  # type: ignore[arg-type]
-            schema={"deviceIdentifiant": pl.String, "deviceIdentifier": pl.String, "tagReference": pl.String,
-                    "value": pl.String, "timestamp": pl.Int64, "isEvent": pl.Boolean},
+            schema={
+                "deviceIdentifiant": pl.String,
+                "deviceIdentifier": pl.String,
+                "tagReference": pl.String,
+                "value": pl.String,
+                "timestamp": pl.Int64,
+                "isEvent": pl.Boolean,
+            },
             strict=False,
         )
         # The doc spells the device field `deviceIdentifiant` here; accept the historics spelling too.
@@ -123,8 +131,15 @@ class BaxoClient:
         )
 
     def write_tag(self, contract_id: str, device_id: str, tag_reference: str, value: str) -> None:
-        self._post({"get": "devices-tags-write", "contractId": contract_id, "deviceId": device_id,
-                    "tagRef": tag_reference, "value": value})
+        self._post(
+            {
+                "get": "devices-tags-write",
+                "contractId": contract_id,
+                "deviceId": device_id,
+                "tagRef": tag_reference,
+                "value": value,
+            }
+        )
 
     def historic_pages(
         self,
@@ -153,7 +168,9 @@ class BaxoClient:
             if not next_url:
                 return
             if next_url in seen:
-                raise VendorDataError(VENDOR, "k1?get=devices-historics", f"pagination loops at {self.http.redact(next_url)}")
+                raise VendorDataError(
+                    VENDOR, "k1?get=devices-historics", f"pagination loops at {self.http.redact(next_url)}"
+                )
             seen.add(next_url)
             url, form = next_url, {"get": "devices-historics"}  # `next` carries every other parameter
 

@@ -37,6 +37,7 @@ USERNAME = "ops@baxo-sim.test"
 PASSWORD = "baxo-sim-password"
 SIMULATOR_PORT = 8701
 
+BASE_URL_ENV = "BAXO_BASE_URL"
 # What `make run` and `make ui` point the pipeline at when no real service is configured.
 DEFAULT_ENV = {
     "BAXO_BASE_URL": f"http://127.0.0.1:{SIMULATOR_PORT}/k1",
@@ -162,7 +163,9 @@ def tag_values(seed: int, device: SimDevice, tag: str, t: np.ndarray) -> pl.Seri
     if model.kind == "wave":
         x = model.base + model.amplitude * np.sin(2 * np.pi * (day - 0.3)) + model.noise * (2 * u - 1)
     elif model.kind == "counter":  # a volume index: never decreases, faster by day than by night
-        x = np.floor(model.base + model.amplitude * (t / device.interval_s) + 50 * (day - np.sin(2 * np.pi * day) / (2 * np.pi)))
+        x = np.floor(
+            model.base + model.amplitude * (t / device.interval_s) + 50 * (day - np.sin(2 * np.pi * day) / (2 * np.pi))
+        )
     elif model.kind == "drain":  # a battery losing about 0.1 V a year
         x = model.base - 0.1 * (day - 9_000) / 365 + model.noise * (2 * u - 1)
     else:
@@ -261,7 +264,9 @@ class BaxoSimulator:
                 logs.append({"deviceIdentifiant": device.id, **row} if multi else row)
         return logs
 
-    def series_counts(self, devices: list[SimDevice], tags: set[str] | None, start: int, end: int) -> list[tuple[SimDevice, str, int, int]]:
+    def series_counts(
+        self, devices: list[SimDevice], tags: set[str] | None, start: int, end: int
+    ) -> list[tuple[SimDevice, str, int, int]]:
         """(device, tag, first timestamp, row count) per series in page order."""
         out = []
         for device in devices:
@@ -274,7 +279,9 @@ class BaxoSimulator:
                     out.append((device, tag, first, count))
         return out
 
-    def _historics(self, params: dict[str, str], devices: list[SimDevice], tags: set[str] | None, multi: bool, url: str) -> dict:
+    def _historics(
+        self, params: dict[str, str], devices: list[SimDevice], tags: set[str] | None, multi: bool, url: str
+    ) -> dict:
         start, end = _int(params, "startTime"), _int(params, "endTime")
         if end < start:
             raise BaxoError(400, "endTime doit être postérieur à startTime.")
@@ -303,7 +310,9 @@ class BaxoSimulator:
     def _history_group(self, device: SimDevice, tag: str, t: np.ndarray, multi: bool) -> str:
         values = tag_values(self.config.seed, device, tag, t)
         u = _unit_noise(self.config.seed + 1, device.index, tag, t)
-        logs = pl.DataFrame({"value": values, "timestamp": pl.Series(t, dtype=pl.Int64), "source": np.where(u < 0.1, 2, 1)})
+        logs = pl.DataFrame(
+            {"value": values, "timestamp": pl.Series(t, dtype=pl.Int64), "source": np.where(u < 0.1, 2, 1)}
+        )
         if self.config.malformed and tag == "TEMP_1":
             step = pl.Series(t // device.interval_s) % 97
             logs = logs.with_columns(
@@ -334,7 +343,13 @@ def _tag_filter(params: dict[str, str]) -> set[str] | None:
 
 
 def _contract_json(c: SimContract) -> dict:
-    return {"id": c.id, "reference": c.reference, "company": c.company, "details": c.details, "contactEmail": c.contact_email}
+    return {
+        "id": c.id,
+        "reference": c.reference,
+        "company": c.company,
+        "details": c.details,
+        "contactEmail": c.contact_email,
+    }
 
 
 def _device_json(d: SimDevice) -> dict:

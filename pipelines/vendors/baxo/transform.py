@@ -17,7 +17,11 @@ SOURCE_NAMES = {1: "device", 2: "platform"}  # the doc: 1 = local (device), 2 = 
 def _typed_values() -> list[pl.Expr]:
     return [
         pl.col("value").alias("value_raw"),
-        pl.col("value").str.strip_chars().str.replace(",", ".", literal=True).cast(pl.Float64, strict=False).alias("value"),
+        pl.col("value")
+        .str.strip_chars()
+        .str.replace(",", ".", literal=True)
+        .cast(pl.Float64, strict=False)
+        .alias("value"),
         pl.col("timestamp").alias("timestamp_2000"),
         baxo_seconds_to_utc(pl.col("timestamp")).alias("measured_at"),
     ]
@@ -48,11 +52,24 @@ def devices_frame(devices: list[dict], contract_id: str) -> pl.DataFrame:
     return pl.from_dicts(
         devices,
         schema={"id": pl.String, "name": pl.String, "details": pl.String, "status": pl.Int64, "timezone": pl.String},
-    ).select(pl.col("id").alias("device_id"), pl.lit(contract_id).alias("contract_id"), "name", "details", "status", "timezone")
+    ).select(
+        pl.col("id").alias("device_id"),
+        pl.lit(contract_id).alias("contract_id"),
+        "name",
+        "details",
+        "status",
+        "timezone",
+    )
 
 
 def contracts_frame(contracts: list[dict]) -> pl.DataFrame:
     return pl.from_dicts(
         contracts,
-        schema={"id": pl.String, "reference": pl.String, "company": pl.String, "details": pl.String, "contactEmail": pl.String},
+        schema={
+            "id": pl.String,
+            "reference": pl.String,
+            "company": pl.String,
+            "details": pl.String,
+            "contactEmail": pl.String,
+        },
     ).rename({"id": "contract_id", "contactEmail": "contact_email"})

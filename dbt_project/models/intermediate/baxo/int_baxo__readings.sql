@@ -1,0 +1,24 @@
+-- BAXO historic tag values in the shape of fct_reading, tags mapped to metrics and units.
+with historics as (
+    select * from {{ ref('stg_baxo__device_historics') }}
+),
+
+tag_metrics as (
+    select * from {{ ref('baxo_tag_metrics') }}
+),
+
+final as (
+    select
+        {{ device_key("'baxo'", "historics.device_id") }} as device_key,
+        'baxo' as vendor,
+        coalesce(tag_metrics.metric, lower(historics.tag_reference)) as metric,
+        historics.measured_at,
+        historics.value,
+        tag_metrics.unit,
+        historics.source,
+        historics.partition_date
+    from historics
+    left join tag_metrics on historics.tag_reference = tag_metrics.tag_reference
+)
+
+select * from final

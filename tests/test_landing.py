@@ -1,0 +1,60 @@
+"""Shared landing machinery: atomic partition swap, quarantine split, cursors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+
+from pipelines.cursors import read_cursor, write_cursor
+from pipelines.landing import PartitionWriter, land_frame
+
+
+class Reading(pa.DataFrameModel):
+    name: str = pa.Field(nullable=False)
+    value: float = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+def read(data_dir: Path, zone: str) -> pl.DataFrame:
+    return pl.read_parquet(data_dir / zone / "v" / "d" / "date=2026-01-01" / "*.parquet")
+
+
+def test_rerun_replaces_partition_and_splits_quarantine(data_dir: Path) -> None:
+    frame = pl.DataFrame({"name": ["a", "b", None], "value": [1.0, -2.0, 3.0]})
+    first = land_frame("v", "d", "2026-01-01", frame, Reading, "endpoint")
+    assert (first.landed_rows, first.quarantined_rows) == (1, 2)
+    land_frame("v", "d", "2026-01-01", frame, Reading, "endpoint")
+    assert read(data_dir, "landing").select("name", "value").rows() == [("a", 1.0)]
+    quarantined = read(data_dir, "quarantine").sort("reason")
+    assert quarantined["reason"].to_list() == [
+        "Reading: name failed not_nullable",
+        "Reading: value failed greater_than_or_equal_to(0)",
+    ]
+    assert set(quarantined["_source"]) == {"endpoint"}
+
+
+def test_crash_mid_partition_keeps_the_old_partition(data_dir: Path) -> None:
+    land_frame("v", "d", "2026-01-01", pl.DataFrame({"name": ["old"], "value": [1.0]}), Reading, "e")
+    with pytest.raises(RuntimeError), PartitionWriter("v", "d", "2026-01-01", Reading, "e") as writer:
+        writer.write(pl.DataFrame({"name": ["new"], "value": [2.0]}))
+        raise RuntimeError("connection lost on page 2")
+    assert read(data_dir, "landing")["name"].to_list() == ["old"]
+    assert sorted(p.name for p in (data_dir / "landing" / "v" / "d").iterdir()) == ["date=2026-01-01"]
+
+
+def test_empty_partition_still_carries_the_schema(data_dir: Path) -> None:
+    result = land_frame("v", "d", "2026-01-01", Reading.empty(), Reading, "e")
+    assert result.landed_rows == 0
+    assert read(data_dir, "landing").columns == ["name", "value", "_extracted_at", "_source"]
+
+
+def test_cursor_round_trip(data_dir: Path) -> None:
+    assert read_cursor("v", "s") is None
+    write_cursor("v", "s", {"last": "2026-01-01T00:00:00Z"})
+    assert read_cursor("v", "s") == {"last": "2026-01-01T00:00:00Z"}
