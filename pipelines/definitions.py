@@ -48,7 +48,7 @@ def resources() -> dict[str, object]:
             email=EnvVar("ENCLOUD_EMAIL"),
             password=EnvVar("ENCLOUD_PASSWORD"),
             api_key=EnvVar("ENCLOUD_API_KEY"),
-            keys=os.environ.get("ENCLOUD_KEYS", EncloudResource.model_fields["keys"].default),
+            sensor_keys=os.environ.get("ENCLOUD_KEYS", EncloudResource.model_fields["sensor_keys"].default),
             customer_ids=os.environ.get("ENCLOUD_CUSTOMER_IDS", ""),
         ),
         "dbt": DbtCliResource(

@@ -40,7 +40,7 @@ class EncloudResource(ConfigurableResource):
     email: str
     password: str
     api_key: str
-    keys: str = "cell.rssi,cell.rsrq,cell.uptime,system.uptime,cell2.status"
+    sensor_keys: str = "cell.rssi,cell.rsrq,cell.uptime,system.uptime,cell2.status"
     customer_ids: str = ""
     timeout_s: float = 30.0
     max_attempts: int = 6
@@ -53,7 +53,7 @@ class EncloudResource(ConfigurableResource):
         )
 
     def key_list(self) -> list[str]:
-        return _split(self.keys)
+        return _split(self.sensor_keys)
 
     def customer_list(self) -> list[str | None]:
         return list(_split(self.customer_ids)) or [None]

@@ -1,0 +1,18 @@
+with source as (
+    select * from {{ source('encloud', 'device_readings') }}
+),
+
+renamed as (
+    select
+        device_uid,
+        customer_id,
+        key as sensor_key,
+        value,
+        status,
+        value_raw,
+        cast(measured_at as timestamptz) as measured_at,
+        cast("date" as date) as partition_date
+    from source
+)
+
+select * from renamed
