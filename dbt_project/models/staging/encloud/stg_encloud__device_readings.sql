@@ -1,5 +1,7 @@
 with source as (
-    select * from {{ source('encloud', 'device_readings') }}
+    select * from {{ landed_source('encloud', 'device_readings', {
+        'device_uid': 'varchar', 'customer_id': 'varchar', 'key': 'varchar', 'value_raw': 'varchar',
+        'value': 'double', 'status': 'varchar', 'measured_at': 'timestamptz', 'date': 'varchar'}) }}
 ),
 
 renamed as (
