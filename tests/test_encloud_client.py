@@ -85,8 +85,13 @@ def test_token_expiring_mid_pull_loses_and_repeats_no_device(start_simulator) ->
     assert got == expected
 
 
-def test_a_token_refused_right_after_authorising_is_an_error(start_simulator) -> None:
-    server = start_simulator("encloud", EncloudSimulatorConfig(token_max_uses=0))
+@pytest.mark.parametrize(
+    "config",
+    [EncloudSimulatorConfig(token_max_uses=0), EncloudSimulatorConfig(token_lifetime_s=0.0)],
+    ids=["no-uses", "no-lifetime"],
+)
+def test_a_token_refused_right_after_authorising_is_an_error(start_simulator, config) -> None:
+    server = start_simulator("encloud", config)
     with client_for(server) as client, pytest.raises(VendorRequestError) as err:
         list(client.device_pages(AS_OF, KEYS))
     assert err.value.status == 401
