@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient, VendorRequestError
+from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ def md5_password(password: str) -> str:
 
 
 class EncloudClient:
+    """One API User's session: the password's md5, the Basic header, the API-KEY and every
+    auth_token it receives are registered with the redactor, so no message can carry them."""
+
     def __init__(
         self,
         base_url: str,
@@ -137,8 +140,7 @@ class EncloudClient:
             expected_total: int | None = None
             page = 1
             while True:
-                answer = self._devices_page({**params, "page": str(page)}, keys)
-                total, frame = answer
+                total, frame = self._devices_page({**params, "page": str(page)}, keys)
                 if expected_total is None:
                     expected_total = total
                 changed = changed or total != expected_total
@@ -169,9 +171,4 @@ class EncloudClient:
         if total is None:
             raise VendorDataError(VENDOR, DEVICES, f"page {params['page']} has no totalFilteredResults")
         devices = raw.select(pl.col("devices").explode()).drop_nulls("devices").unnest("devices")
-        if devices.height == 0:
-            devices = pl.DataFrame(schema=schema["devices"].inner.to_schema())  # type: ignore[union-attr]
         return total, devices.unnest("last_data")
-
-
-__all__ = ["VENDOR", "EncloudClient", "VendorRequestError", "md5_password"]
