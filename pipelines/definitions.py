@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from dagster import (
     AssetSelection,
     Definitions,
@@ -13,9 +15,10 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
+from pipelines.vendors.encloud.assets import EncloudResource, encloud_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets]
+extraction_assets = [*baxo_assets, *encloud_assets]
 
 partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
 snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
@@ -39,6 +42,14 @@ def resources() -> dict[str, object]:
             base_url=EnvVar("BAXO_BASE_URL"),
             username=EnvVar("BAXO_USERNAME"),
             password=EnvVar("BAXO_PASSWORD"),
+        ),
+        "encloud": EncloudResource(
+            base_url=EnvVar("ENCLOUD_BASE_URL"),
+            email=EnvVar("ENCLOUD_EMAIL"),
+            password=EnvVar("ENCLOUD_PASSWORD"),
+            api_key=EnvVar("ENCLOUD_API_KEY"),
+            sensor_keys=os.environ.get("ENCLOUD_KEYS", EncloudResource.model_fields["sensor_keys"].default),
+            customer_ids=os.environ.get("ENCLOUD_CUSTOMER_IDS", ""),
         ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

@@ -1,0 +1,28 @@
+with source as (
+    select * from {{ landed_source('encloud', 'devices', {
+        'device_uid': 'varchar', 'customer_id': 'varchar', 'sim_id': 'varchar', 'latitude': 'double',
+        'longitude': 'double', 'frequency_s': 'bigint', 'created_at': 'timestamptz', 'updated_at': 'timestamptz',
+        'location_string': 'varchar', 'state': 'varchar', 'last_seen_at': 'timestamptz', 'as_of': 'timestamptz',
+        'date': 'varchar'}) }}
+),
+
+renamed as (
+    select
+        device_uid,
+        customer_id,
+        sim_id,
+        latitude,
+        longitude,
+        frequency_s,
+        cast(created_at as timestamptz) as created_at,
+        cast(updated_at as timestamptz) as updated_at,
+        location_string,
+        -- 'Waiting For Response' -> 'waiting_for_response': lower case like every dim_device status
+        replace(lower(state), ' ', '_') as state,
+        cast(last_seen_at as timestamptz) as last_seen_at,
+        cast(as_of as timestamptz) as as_of,
+        cast("date" as date) as partition_date
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,126 @@
+"""Dagster assets for enCloud/enSite: per daily partition, every device's state and its
+requested sensor keys as of the end of the day, from one paged pull per customer."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    ConfigurableResource,
+    MaterializeResult,
+    multi_asset,
+)
+
+from pipelines.http import RetryPolicy
+from pipelines.landing import LandingResult, PartitionWriter
+from pipelines.metadata import materialize_result, quarantine_check_spec
+from pipelines.partitions import daily_partitions, day_window
+from pipelines.vendors.encloud import transform
+from pipelines.vendors.encloud.client import DEVICES, PAGE_LIMIT, VENDOR, EncloudClient
+from pipelines.vendors.encloud.schemas import EncloudDevice, EncloudReading
+
+GROUP = "encloud"
+DEVICES_KEY = AssetKey([VENDOR, "devices"])
+READINGS_KEY = AssetKey([VENDOR, "device_readings"])
+
+
+def _split(setting: str) -> list[str]:
+    return [item.strip() for item in setting.split(",") if item.strip()]
+
+
+class EncloudResource(ConfigurableResource):
+    """Where and as whom to reach enCloud (`ENCLOUD_BASE_URL`, `ENCLOUD_EMAIL`, `ENCLOUD_PASSWORD`,
+    `ENCLOUD_API_KEY`), which sensor keys to pull (`ENCLOUD_KEYS`) and for which customers
+    (`ENCLOUD_CUSTOMER_IDS`, comma lists; no customers = every device, without a customer)."""
+
+    base_url: str
+    email: str
+    password: str
+    api_key: str
+    sensor_keys: str = "cell.rssi,cell.rsrq,cell.uptime,system.uptime,cell2.status"
+    customer_ids: str = ""
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+
+    def client(self) -> EncloudClient:
+        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        return EncloudClient(
+            self.base_url, self.email, self.password, self.api_key, timeout_s=self.timeout_s, retry=retry
+        )
+
+    def key_list(self) -> list[str]:
+        return _split(self.sensor_keys)
+
+    def customer_list(self) -> list[str | None]:
+        return list(_split(self.customer_ids)) or [None]
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(DEVICES_KEY, group_name=GROUP, kinds={"python", "parquet"}, description="Routers at each day's end."),
+        AssetSpec(
+            READINGS_KEY,
+            group_name=GROUP,
+            kinds={"python", "parquet"},
+            description="Requested sensor keys of each router at its last check-in of the day.",
+        ),
+    ],
+    partitions_def=daily_partitions,
+    check_specs=[quarantine_check_spec(DEVICES_KEY), quarantine_check_spec(READINGS_KEY)],
+)
+def encloud_device_pull(context: AssetExecutionContext, encloud: EncloudResource) -> Iterator[MaterializeResult]:
+    """One pull of every device (per customer) as of the partition's last second."""
+    devices, readings = land_device_pull(
+        encloud.client(), context.partition_key, encloud.key_list(), encloud.customer_list()
+    )
+    context.log.info(
+        f"encloud {context.partition_key}: {devices.landed_rows} devices, {readings.landed_rows} readings landed, "
+        f"{devices.quarantined_rows + readings.quarantined_rows} quarantined"
+    )
+    for key, result in ((DEVICES_KEY, devices), (READINGS_KEY, readings)):
+        yield _for_asset(key, materialize_result([result]))
+
+
+def _for_asset(key: AssetKey, result: MaterializeResult) -> MaterializeResult:
+    """A multi-asset must name the asset of each result and check."""
+    checks = [
+        AssetCheckResult(
+            asset_key=key, check_name=c.check_name, passed=c.passed, severity=c.severity, metadata=c.metadata
+        )
+        for c in result.check_results or []
+    ]
+    return MaterializeResult(asset_key=key, metadata=result.metadata, check_results=checks)
+
+
+def land_device_pull(
+    client: EncloudClient,
+    partition_key: str,
+    keys: list[str],
+    customer_ids: list[str | None],
+    limit: int = PAGE_LIMIT,
+) -> tuple[LandingResult, LandingResult]:
+    """Land one day: the devices as of the day's last second, and their readings of that day.
+
+    The doc's `timestamp` answers the state at or before it, so the day's last second
+    (`end - 1 s`) gives the last check-in within the day; both partitions appear together.
+    """
+    start, end = day_window(partition_key)
+    as_of = end - timedelta(seconds=1)
+    with (
+        client,
+        PartitionWriter(VENDOR, "devices", partition_key, EncloudDevice, DEVICES) as device_writer,
+        PartitionWriter(VENDOR, "device_readings", partition_key, EncloudReading, DEVICES) as reading_writer,
+    ):
+        for customer_id in customer_ids:
+            pages = client.device_pages(int(as_of.timestamp()), keys, customer_id=customer_id, limit=limit)
+            for page in pages:
+                device_writer.write(transform.devices_frame(page, as_of))
+                reading_writer.write(transform.readings_frame(page, keys, start, end))
+    return device_writer.result, reading_writer.result
+
+
+encloud_assets = [encloud_device_pull]
