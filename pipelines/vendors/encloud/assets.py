@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from pipelines.http import RetryPolicy
-from pipelines.landing import LandingResult, PartitionWriter
+from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window
 from pipelines.vendors.encloud import transform
@@ -25,6 +25,8 @@ from pipelines.vendors.encloud.schemas import EncloudDevice, EncloudReading
 GROUP = "encloud"
 DEVICES_KEY = AssetKey([VENDOR, "devices"])
 READINGS_KEY = AssetKey([VENDOR, "device_readings"])
+register_dataset(VENDOR, "devices", EncloudDevice)
+register_dataset(VENDOR, "device_readings", EncloudReading)
 
 
 def _split(setting: str) -> list[str]:

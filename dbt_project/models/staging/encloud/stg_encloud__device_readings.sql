@@ -1,7 +1,5 @@
 with source as (
-    select * from {{ landed_source('encloud', 'device_readings', {
-        'device_uid': 'varchar', 'customer_id': 'varchar', 'key': 'varchar', 'value_raw': 'varchar',
-        'value': 'double', 'status': 'varchar', 'measured_at': 'timestamptz', 'date': 'varchar'}) }}
+    select * from {{ source('encloud', 'device_readings') }}
 ),
 
 renamed as (

@@ -1,9 +1,5 @@
 with source as (
-    select * from {{ landed_source('encloud', 'devices', {
-        'device_uid': 'varchar', 'customer_id': 'varchar', 'sim_id': 'varchar', 'latitude': 'double',
-        'longitude': 'double', 'frequency_s': 'bigint', 'created_at': 'timestamptz', 'updated_at': 'timestamptz',
-        'location_string': 'varchar', 'state': 'varchar', 'last_seen_at': 'timestamptz', 'as_of': 'timestamptz',
-        'date': 'varchar'}) }}
+    select * from {{ source('encloud', 'devices') }}
 ),
 
 renamed as (
