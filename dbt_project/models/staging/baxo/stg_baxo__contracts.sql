@@ -1,5 +1,12 @@
 with source as (
-    select * from {{ source('baxo', 'contracts') }}
+    {{ landed_or_empty('baxo', 'contracts', {
+            'contract_id': 'varchar',
+            'reference': 'varchar',
+            'company': 'varchar',
+            'details': 'varchar',
+            'contact_email': 'varchar',
+            'date': 'varchar'
+    }) }}
 ),
 
 renamed as (

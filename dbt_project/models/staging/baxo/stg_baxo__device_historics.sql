@@ -1,5 +1,15 @@
 with source as (
-    select * from {{ source('baxo', 'device_historics') }}
+    {{ landed_or_empty('baxo', 'device_historics', {
+            'device_id': 'varchar',
+            'tag_reference': 'varchar',
+            'value_raw': 'varchar',
+            'value': 'double',
+            'timestamp_2000': 'bigint',
+            'measured_at': 'timestamptz',
+            'source': 'bigint',
+            'source_name': 'varchar',
+            'date': 'varchar'
+    }) }}
 ),
 
 renamed as (

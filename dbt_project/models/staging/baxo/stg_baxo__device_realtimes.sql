@@ -1,5 +1,14 @@
 with source as (
-    select * from {{ source('baxo', 'device_realtimes') }}
+    {{ landed_or_empty('baxo', 'device_realtimes', {
+            'device_id': 'varchar',
+            'tag_reference': 'varchar',
+            'value_raw': 'varchar',
+            'value': 'double',
+            'timestamp_2000': 'bigint',
+            'measured_at': 'timestamptz',
+            'is_event': 'boolean',
+            'date': 'varchar'
+    }) }}
 ),
 
 renamed as (

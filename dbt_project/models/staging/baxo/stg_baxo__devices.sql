@@ -1,5 +1,13 @@
 with source as (
-    select * from {{ source('baxo', 'devices') }}
+    {{ landed_or_empty('baxo', 'devices', {
+            'device_id': 'varchar',
+            'contract_id': 'varchar',
+            'name': 'varchar',
+            'details': 'varchar',
+            'status': 'bigint',
+            'timezone': 'varchar',
+            'date': 'varchar'
+    }) }}
 ),
 
 renamed as (
