@@ -26,7 +26,9 @@ PER_DAY = 24 * 360
 
 
 def make_client(server, sim: SimInstance, *, limit: int = 2000, timeout_s: float = 30.0, **kwargs) -> DsmrClient:
-    instance = DsmrInstance(sim.name, f"{server.url}/{sim.name}", kwargs.pop("key", sim.api_key), sim.timezone, **kwargs)
+    instance = DsmrInstance(
+        sim.name, f"{server.url}/{sim.name}", kwargs.pop("key", sim.api_key), sim.timezone, **kwargs
+    )
     retry = RetryPolicy(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.2)
     return DsmrClient(instance, timeout_s=timeout_s, retry=retry, page_limit=limit)
 

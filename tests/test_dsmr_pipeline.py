@@ -32,7 +32,9 @@ def _resources(server, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     for sim in DEFAULT_INSTANCES:
         env = f"TEST_DSMR_{sim.name.upper()}_KEY"
         monkeypatch.setenv(env, sim.api_key)
-        spec.append({"name": sim.name, "base_url": f"{server.url}/{sim.name}", "api_key_env": env, "timezone": sim.timezone})
+        spec.append(
+            {"name": sim.name, "base_url": f"{server.url}/{sim.name}", "api_key_env": env, "timezone": sim.timezone}
+        )
     res = resources()
     res["dsmr"] = DsmrResource(instances=json.dumps(spec), backoff_base_s=0.01)
     return res
@@ -78,16 +80,23 @@ def test_dagster_and_dbt_build_the_dsmr_marts(start_simulator, data_dir: Path, m
             "where metric = 'gas_delivered' and d.native_id = 'home'"
         ) == [(48,)]
         decreasing = query(
-            "select count(*) from (select value < lag(value) over (partition by device_key, metric order by measured_at)"
-            " as down from fct_reading where metric like 'electricity_%' or metric = 'gas_delivered') where down"
+            """
+            select count(*) from (
+                select value < lag(value) over (partition by device_key, metric order by measured_at) as down
+                from fct_reading where metric like 'electricity_%' or metric = 'gas_delivered'
+            ) where down
+            """
         )
         assert decreasing == [(0,)]
 
         periods = dict(query("select period, count(*) from fct_energy_period group by 1"))
         assert periods == {"hour": 3 * 48, "day": 3 * 2}
         long_day = query(
-            "select period_start, period_end - period_start from fct_energy_period e join dim_device d using (device_key)"
-            " where d.native_id = 'home' and period = 'day' and local_date = date '2026-10-25'"
+            """
+            select period_start, period_end - period_start
+            from fct_energy_period e join dim_device d using (device_key)
+            where d.native_id = 'home' and period = 'day' and local_date = date '2026-10-25'
+            """
         )
         assert long_day == [(datetime(2026, 10, 24, 22, tzinfo=UTC), timedelta(hours=25))]
         day_row = query(

@@ -125,9 +125,7 @@ def _cursor_stream(instance: str) -> str:
     return f"readings_{instance}"
 
 
-def land_recent_readings(
-    clients: Sequence[DsmrClient], now: datetime | None = None
-) -> tuple[int, list[LandingResult]]:
+def land_recent_readings(clients: Sequence[DsmrClient], now: datetime | None = None) -> tuple[int, list[LandingResult]]:
     """Readings after each instance's cursor, merged into their UTC-day `readings` partitions.
 
     Returns (new readings landed, results of the rewritten partitions). Without a cursor an
@@ -214,7 +212,9 @@ def dsmr_consumption_today(dsmr: DsmrResource) -> MaterializeResult:
 def dsmr_readings(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's readings (one per 10 s) of one UTC day, streamed page by page."""
     result = land_readings(dsmr.clients(), context.partition_key)
-    context.log.info(f"dsmr readings {context.partition_key}: {result.landed_rows} landed, {result.quarantined_rows} quarantined")
+    context.log.info(
+        f"dsmr readings {context.partition_key}: {result.landed_rows} landed, {result.quarantined_rows} quarantined"
+    )
     return materialize_result([result])
 
 

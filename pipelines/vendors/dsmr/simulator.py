@@ -43,6 +43,9 @@ DEFAULT_LIMIT = 25
 POSTED_ID_BASE = 1_000_000_000
 PRICE_CENTS = {"electricity1": 21, "electricity2": 23, "gas": 95}  # per kWh / m3
 FIXED_COST_CENTS = 80
+DATETIME_FORMAT_ERROR = (
+    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,9 @@ class MeterModel:
         hours = int((HORIZON - INSTALLED).total_seconds()) // 3600
         rng = np.random.default_rng([seed, *instance.name.encode()])
         starts = self.t0 + 3600 * np.arange(hours, dtype=np.int64)
-        local = pl.from_epoch(pl.Series(starts), "s").dt.replace_time_zone("UTC").dt.convert_time_zone(instance.timezone)
+        local = (
+            pl.from_epoch(pl.Series(starts), "s").dt.replace_time_zone("UTC").dt.convert_time_zone(instance.timezone)
+        )
         hour = local.dt.hour().cast(pl.Int64).to_numpy()
         weekday = local.dt.weekday().cast(pl.Int64).to_numpy()
         self.local_date = local.dt.date()
@@ -149,9 +154,7 @@ class MeterModel:
             "returned": returned,
         }
         base = {"d1": 1_234_567, "d2": 987_654, "r1": 0, "r2": 12_345, "gas": 2_345_678}
-        self.cumulative = {
-            k: base[k] + np.concatenate([[0], np.cumsum(self.hourly[k])]).astype(np.int64) for k in base
-        }
+        self.cumulative = {k: base[k] + np.concatenate([[0], np.cumsum(self.hourly[k])]).astype(np.int64) for k in base}
         self.hours = hours
 
     def hour_index(self, epoch_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -347,7 +350,7 @@ class DsmrSimulator:
             try:
                 stamps[name] = model.local_to_epoch(str(raw), name)
             except ApiError:
-                errors[name] = ["Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]
+                errors[name] = [DATETIME_FORMAT_ERROR]
         if errors:
             raise ApiError(400, errors)
         posted = self.config.posted.setdefault(model.instance.name, [])
@@ -372,8 +375,16 @@ class DsmrSimulator:
     # -- statistics ------------------------------------------------------------------------------
     def hour_stats(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
         stats = model.hour_stats
-        lo = model.local_to_epoch(params["hour_start__gte"], "hour_start__gte") if params.get("hour_start__gte") else None
-        hi = model.local_to_epoch(params["hour_start__lte"], "hour_start__lte") if params.get("hour_start__lte") else None
+        lo = (
+            model.local_to_epoch(params["hour_start__gte"], "hour_start__gte")
+            if params.get("hour_start__gte")
+            else None
+        )
+        hi = (
+            model.local_to_epoch(params["hour_start__lte"], "hour_start__lte")
+            if params.get("hour_start__lte")
+            else None
+        )
         window = stats.filter(
             pl.col("t").is_between(lo if lo is not None else model.t0, hi if hi is not None else stats["t"][-1])
         )
@@ -502,7 +513,9 @@ def _render_posted(model: MeterModel, frame: pl.DataFrame, values: dict[str, int
         return _milli(pl.lit(value, pl.Int64)) if value is not None else pl.lit(None, pl.String)
 
     gas_t = frame["gas_t"][0]
-    stamp = _iso_local(pl.lit(gas_t, pl.Int64), model.instance.timezone) if gas_t is not None else pl.lit(None, pl.String)
+    stamp = (
+        _iso_local(pl.lit(gas_t, pl.Int64), model.instance.timezone) if gas_t is not None else pl.lit(None, pl.String)
+    )
     return model.render_readings(frame).with_columns(
         *[text(values[f"phase_currently_delivered_l{i}"]).alias(f"phase_currently_delivered_l{i}") for i in (1, 2, 3)],
         text(values["extra_device_delivered"]).alias("extra_device_delivered"),
@@ -532,7 +545,11 @@ def _page_body(request: Request, count: int, results_json: str) -> str:
     previous = None
     if offset > 0:
         back = url.include_query_params(limit=limit)
-        previous = str(back.remove_query_params("offset") if offset - limit <= 0 else back.include_query_params(offset=offset - limit))
+        previous = str(
+            back.remove_query_params("offset")
+            if offset - limit <= 0
+            else back.include_query_params(offset=offset - limit)
+        )
     head = json.dumps({"count": count, "next": next_url, "previous": previous})
     return head[:-1] + ', "results": ' + results_json + "}"
 

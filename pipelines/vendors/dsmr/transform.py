@@ -55,7 +55,11 @@ def exact(column: str, dtype: pl.Decimal = KWH) -> pl.Expr:
 
 
 def readings_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    raw = pl.from_dicts(results, schema=RAW_READING_SCHEMA, strict=False) if results else pl.DataFrame(schema=RAW_READING_SCHEMA)
+    raw = (
+        pl.from_dicts(results, schema=RAW_READING_SCHEMA, strict=False)
+        if results
+        else pl.DataFrame(schema=RAW_READING_SCHEMA)
+    )
     return raw.select(
         pl.lit(instance, pl.String).alias("instance"),
         pl.col("id").alias("reading_id"),
@@ -70,7 +74,11 @@ def readings_frame(results: list[dict], instance: str) -> pl.DataFrame:
 
 
 def hour_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    raw = pl.from_dicts(results, schema=RAW_HOUR_SCHEMA, strict=False) if results else pl.DataFrame(schema=RAW_HOUR_SCHEMA)
+    raw = (
+        pl.from_dicts(results, schema=RAW_HOUR_SCHEMA, strict=False)
+        if results
+        else pl.DataFrame(schema=RAW_HOUR_SCHEMA)
+    )
     return raw.select(
         pl.lit(instance, pl.String).alias("instance"),
         pl.col("id").alias("stat_id"),
@@ -81,7 +89,9 @@ def hour_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
 
 
 def day_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    raw = pl.from_dicts(results, schema=RAW_DAY_SCHEMA, strict=False) if results else pl.DataFrame(schema=RAW_DAY_SCHEMA)
+    raw = (
+        pl.from_dicts(results, schema=RAW_DAY_SCHEMA, strict=False) if results else pl.DataFrame(schema=RAW_DAY_SCHEMA)
+    )
     return raw.select(
         pl.lit(instance, pl.String).alias("instance"),
         pl.col("id").alias("stat_id"),
@@ -101,7 +111,10 @@ def consumption_today_frame(body: dict, instance: str) -> pl.DataFrame:
 
     energies = {name: text(name) for name in ENERGY_FIELDS}
     costs = {name: text(name) for name in COST_FIELDS if name != "fixed_cost"}
-    frame = pl.DataFrame({"instance": [instance], "day": [body.get("day")], **{k: [v] for k, v in (energies | costs).items()}}, schema_overrides={k: pl.String for k in energies | costs})
+    frame = pl.DataFrame(
+        {"instance": [instance], "day": [body.get("day")], **{k: [v] for k, v in (energies | costs).items()}},
+        schema_overrides={k: pl.String for k in energies | costs},
+    )
     return frame.select(
         "instance",
         pl.col("day").str.to_date("%Y-%m-%d", strict=False),
