@@ -219,3 +219,18 @@ def test_instances_come_from_one_json_setting_and_keys_from_named_variables() ->
         instances_from_env(spec, {})
     attic = instances_from_env(spec, {"DSMR_ATTIC_API_KEY": "k"})[0]
     assert attic.timezone == "Europe/Amsterdam" and attic.auth == "x-authkey"
+
+
+def test_malformed_readings_go_to_quarantine_with_reasons(start_simulator, data_dir: Path) -> None:
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW, malformed=True))
+    result = land_readings([make_client(server, HOME, limit=1000)], "2026-11-18")
+    held = landed(data_dir, "readings", "2026-11-18", zone="quarantine")
+    assert result.quarantined_rows == held.height > 0
+    assert result.landed_rows + result.quarantined_rows == PER_DAY
+    reasons = held["reason"].unique().sort().to_list()
+    assert reasons == [
+        "DsmrReading: electricity_delivered_1 failed not_nullable",
+        "DsmrReading: measured_at failed not_nullable",
+    ]
+    assert held.filter(pl.col("reason").str.contains("measured_at"))["record"].str.contains("2026-13-45").all()
+    assert set(held["_source"]) == {"api/v2/datalogger/dsmrreading"}

@@ -173,12 +173,13 @@ class DsmrClient:
             }
             results, next_url, _ = self._page(READINGS, params)
             page = transform.readings_frame(results, self.instance.name)
-            fresh = page.filter(~pl.col("reading_id").is_in(list(seen)))
-            in_window = pl.col("measured_at") >= pl.lit(start)
+            # A reading with an unreadable timestamp belongs where the reading before it does
+            # (the server orders by the real time); it lands so validation quarantines it.
+            placed = pl.col("measured_at").fill_null(strategy="forward").fill_null(pl.lit(key_at))
+            in_window = placed >= pl.lit(start)
             if end is not None:
-                in_window &= pl.col("measured_at") < pl.lit(end)
-            # Unreadable timestamps stay, so validation quarantines them with a reason.
-            fresh = fresh.filter(in_window | pl.col("measured_at").is_null())
+                in_window &= placed < pl.lit(end)
+            fresh = page.filter(in_window & ~pl.col("reading_id").is_in(list(seen)))
             seen.update(page["reading_id"].drop_nulls().to_list())
             if fresh.height:
                 yield fresh

@@ -95,6 +95,7 @@ class DsmrSimulatorConfig:
     api_enabled: bool = True
     now: datetime | None = None  # pinned clock; None follows the real time
     stats_delay_h: int = 2
+    malformed: bool = False  # corrupt a few readings: an unreadable position, an impossible timestamp
     posted: dict[str, list[dict]] = field(default_factory=dict)
 
 
@@ -324,7 +325,8 @@ class DsmrSimulator:
         page = merged.slice(start - pos0, stop - start)
         if descending:
             page = page.reverse()
-        return count, model.render_readings(page)
+        rendered = model.render_readings(page)
+        return count, _corrupt(rendered) if self.config.malformed else rendered
 
     def post_reading(self, model: MeterModel, data: dict[str, str]) -> dict:
         errors: dict[str, list[str]] = {}
@@ -520,6 +522,18 @@ def _render_posted(model: MeterModel, frame: pl.DataFrame, values: dict[str, int
         *[text(values[f"phase_currently_delivered_l{i}"]).alias(f"phase_currently_delivered_l{i}") for i in (1, 2, 3)],
         text(values["extra_device_delivered"]).alias("extra_device_delivered"),
         stamp.alias("extra_device_timestamp"),
+    )
+
+
+def _corrupt(page: pl.DataFrame) -> pl.DataFrame:
+    """Every 997th reading (by id) gets a bad position, another a timestamp no calendar has."""
+    step = pl.col("id") % 997
+    return page.with_columns(
+        pl.when(step == 13)
+        .then(pl.lit("12.3.4"))
+        .otherwise(pl.col("electricity_delivered_1"))
+        .alias("electricity_delivered_1"),
+        pl.when(step == 41).then(pl.lit("2026-13-45T99:00:00+01:00")).otherwise(pl.col("timestamp")).alias("timestamp"),
     )
 
 
