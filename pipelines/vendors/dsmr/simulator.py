@@ -183,21 +183,27 @@ class MeterModel:
             "gas_t": self.t0 + 3600 * h,
             "gas": self.cumulative["gas"][h],
         }
-        return pl.DataFrame(cols).with_columns(pl.lit(None, dtype=pl.Int64).alias("posted_phase"))
+        generated = {"posted": pl.lit(False), **{f"l{i}": pl.lit(None, dtype=pl.Int64) for i in (1, 2, 3)}}
+        return pl.DataFrame(cols).with_columns(**generated)
 
     def render_readings(self, frame: pl.DataFrame) -> pl.DataFrame:
         zone, inst = self.instance.timezone, self.instance
         null = pl.lit(None, dtype=pl.String)
         l1 = pl.col("now_w") * 5 // 10
         l2 = pl.col("now_w") * 3 // 10
+        model_phases = (l1, l2, pl.col("now_w") - l1 - l2) if inst.three_phase else (pl.col("now_w"), None, None)
+        # A posted reading shows what was posted; generated ones follow the meter model.
+        posted = pl.col("posted")
         phases = {
-            "phase_currently_delivered_l1": _milli(l1) if inst.three_phase else _milli(pl.col("now_w")),
-            "phase_currently_delivered_l2": _milli(l2) if inst.three_phase else null,
-            "phase_currently_delivered_l3": _milli(pl.col("now_w") - l1 - l2) if inst.three_phase else null,
+            f"phase_currently_delivered_l{i}": pl.when(posted)
+            .then(_milli(pl.col(f"l{i}")))
+            .otherwise(_milli(phase) if phase is not None else null)
+            for i, phase in zip((1, 2, 3), model_phases, strict=True)
         }
+        gas_t, gas_value = _iso_local(pl.col("gas_t"), zone), _milli(pl.col("gas"))
         gas = {
-            "extra_device_timestamp": _iso_local(pl.col("gas_t"), zone) if inst.gas else null,
-            "extra_device_delivered": _milli(pl.col("gas")) if inst.gas else null,
+            "extra_device_timestamp": pl.when(posted).then(gas_t).otherwise(gas_t if inst.gas else null),
+            "extra_device_delivered": pl.when(posted).then(gas_value).otherwise(gas_value if inst.gas else null),
         }
         return frame.select(
             "id",
@@ -367,11 +373,12 @@ class DsmrSimulator:
             "back_w": values["electricity_currently_returned"],
             "gas_t": stamps["extra_device_timestamp"],
             "gas": values["extra_device_delivered"],
-            "posted_phase": values["phase_currently_delivered_l1"],
+            "posted": True,
+            **{f"l{i}": values[f"phase_currently_delivered_l{i}"] for i in (1, 2, 3)},
         }
         posted.append(row)
         frame = pl.DataFrame([row], schema=_POSTED_SCHEMA)
-        rendered = _render_posted(model, frame, values)
+        rendered = model.render_readings(frame)
         return json.loads(rendered.write_json())[0]
 
     # -- statistics ------------------------------------------------------------------------------
@@ -504,25 +511,11 @@ _POSTED_SCHEMA = {
     "back_w": pl.Int64,
     "gas_t": pl.Int64,
     "gas": pl.Int64,
-    "posted_phase": pl.Int64,
+    "posted": pl.Boolean,
+    "l1": pl.Int64,
+    "l2": pl.Int64,
+    "l3": pl.Int64,
 }
-
-
-def _render_posted(model: MeterModel, frame: pl.DataFrame, values: dict[str, int | None]) -> pl.DataFrame:
-    """The created reading as the API echoes it: the posted values, not the meter model's."""
-
-    def text(value: int | None) -> pl.Expr:
-        return _milli(pl.lit(value, pl.Int64)) if value is not None else pl.lit(None, pl.String)
-
-    gas_t = frame["gas_t"][0]
-    stamp = (
-        _iso_local(pl.lit(gas_t, pl.Int64), model.instance.timezone) if gas_t is not None else pl.lit(None, pl.String)
-    )
-    return model.render_readings(frame).with_columns(
-        *[text(values[f"phase_currently_delivered_l{i}"]).alias(f"phase_currently_delivered_l{i}") for i in (1, 2, 3)],
-        text(values["extra_device_delivered"]).alias("extra_device_delivered"),
-        stamp.alias("extra_device_timestamp"),
-    )
 
 
 def _corrupt(page: pl.DataFrame) -> pl.DataFrame:
