@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -68,8 +68,12 @@ def test_drf_pages_and_keyset_paging_with_a_count_not_multiple_of_the_page(serve
     assert frame["measured_at"].is_sorted()
 
     with make_client(server, HOME, limit=7) as client:
-        hours = pl.concat(list(client.hour_statistics(start, start + timedelta(days=1))))
+        hours = pl.concat(list(client.hour_statistics(date(2026, 11, 20))))
+        long_day = pl.concat(list(client.hour_statistics(date(2026, 10, 25))))
+        short_day = pl.concat(list(client.hour_statistics(date(2026, 3, 29))))
     assert hours.height == 24 and hours["stat_id"].is_unique().all()
+    assert hours["hour_start"].min() == datetime(2026, 11, 19, 23, tzinfo=UTC)  # local midnight
+    assert (long_day.height, short_day.height) == (25, 23)
 
 
 def test_a_reading_on_the_partition_boundary_lands_once(server, data_dir: Path) -> None:

@@ -73,12 +73,13 @@ def land_readings(clients: Sequence[DsmrClient], partition_key: str) -> LandingR
 
 
 def land_hour_statistics(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
-    """Hour statistics whose hour starts in the UTC day (DSMR-reader makes them after local midnight)."""
-    start, end = day_window(partition_key)
+    """Hour statistics of the local day with the partition's date, like the day statistics:
+    DSMR-reader makes both after that local midnight, so one run finds the whole day."""
+    day = date.fromisoformat(partition_key)
     with PartitionWriter(VENDOR, "hour_statistics", partition_key, DsmrHourStatistic, HOUR_STATISTICS) as writer:
         for client in clients:
             with client:
-                for page in client.hour_statistics(start, end):
+                for page in client.hour_statistics(day):
                     writer.write(page)
     return writer.result
 
@@ -220,7 +221,7 @@ def dsmr_readings(context: AssetExecutionContext, dsmr: DsmrResource) -> Materia
 
 @asset(**_spec("hour_statistics"), partitions_def=daily_partitions, deps=[dsmr_meters])
 def dsmr_hour_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
-    """Hour statistics of every instance whose hour starts in the UTC day."""
+    """Hour statistics of every instance for the local day with the partition's date."""
     return materialize_result([land_hour_statistics(dsmr.clients(), context.partition_key)])
 
 

@@ -191,20 +191,25 @@ class DsmrClient:
             else:
                 offset += len(results)
 
-    def hour_statistics(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
-        """Hour statistics whose hour starts in [start, end), by local bounds then exactly."""
+    def hour_statistics(self, day: date) -> Iterator[pl.DataFrame]:
+        """Hour statistics of the instance's local day `day` (23, 24 or 25 of them).
+
+        Asked with local bounds two hours wider on each side (a midnight may not exist, or a
+        server may answer in UTC), then kept exactly: hours whose start falls on `day` in
+        the instance's zone. DSMR-reader makes them all at once after that day's midnight.
+        """
+        wall_start = datetime.combine(day, datetime.min.time())
         params: dict[str, str | int] = {
             "ordering": "hour_start",
-            "hour_start__gte": self.local(start),
-            "hour_start__lte": self.local(end + LOCAL_MARGIN),
+            "hour_start__gte": (wall_start - LOCAL_MARGIN).strftime("%Y-%m-%d %H:%M:%S"),
+            "hour_start__lte": (wall_start + timedelta(days=1) + LOCAL_MARGIN).strftime("%Y-%m-%d %H:%M:%S"),
         }
-        seen: set[int] = set()
         for results in self.offset_pages(HOUR_STATISTICS, params):
             page = transform.hour_statistics_frame(results, self.instance.name)
-            window = pl.col("hour_start").is_between(pl.lit(start), pl.lit(end), closed="left")
-            fresh = page.filter((window | pl.col("hour_start").is_null()) & ~pl.col("stat_id").is_in(list(seen)))
-            seen.update(page["stat_id"].drop_nulls().to_list())
-            yield fresh
+            local_day = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone).dt.date()
+            # An unreadable hour_start belongs where the hour before it does (ordered by hour).
+            placed = local_day.fill_null(strategy="forward").fill_null(pl.lit(day - timedelta(days=1)))
+            yield page.filter(placed == pl.lit(day))
 
     def day_statistics(self, first: date, last: date) -> Iterator[pl.DataFrame]:
         """Day statistics of the instance's local days first..last (inclusive)."""
