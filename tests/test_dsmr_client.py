@@ -238,3 +238,14 @@ def test_malformed_readings_go_to_quarantine_with_reasons(start_simulator, data_
     ]
     assert held.filter(pl.col("reason").str.contains("measured_at"))["record"].str.contains("2026-13-45").all()
     assert set(held["_source"]) == {"api/v2/datalogger/dsmrreading"}
+
+
+def test_statistics_of_a_day_not_yet_generated_land_empty_with_a_warning(start_simulator, data_dir, caplog) -> None:
+    # At 04:00Z Amsterdam's 2026-11-22 is ready (local midnight + 2 h), St. John's (05:30Z) is not.
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=datetime(2026, 11, 23, 4, tzinfo=UTC)))
+    caplog.set_level(logging.WARNING)
+    clients = [make_client(server, HOME), make_client(server, CABIN)]
+    result = land_day_statistics(clients, "2026-11-22")
+    assert result.landed_rows == 1
+    assert landed(data_dir, "day_statistics", "2026-11-22")["instance"].to_list() == ["home"]
+    assert "day statistics 2026-11-22: none yet on instance cabin" in caplog.text

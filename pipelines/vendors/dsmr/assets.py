@@ -2,7 +2,8 @@
 configured instance; meters and today's consumption as snapshots; and a cursor-based
 `readings_recent` for the schedule that lands only readings after the last landed one."""
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -31,6 +32,7 @@ from pipelines.vendors.dsmr.schemas import (
 )
 
 GROUP = "dsmr"
+log = logging.getLogger(__name__)
 
 
 class DsmrResource(ConfigurableResource):
@@ -79,8 +81,7 @@ def land_hour_statistics(clients: Sequence[DsmrClient], partition_key: str) -> L
     with PartitionWriter(VENDOR, "hour_statistics", partition_key, DsmrHourStatistic, HOUR_STATISTICS) as writer:
         for client in clients:
             with client:
-                for page in client.hour_statistics(day):
-                    writer.write(page)
+                _write_counting(writer, client, client.hour_statistics(day), f"hour statistics {day}")
     return writer.result
 
 
@@ -90,9 +91,18 @@ def land_day_statistics(clients: Sequence[DsmrClient], partition_key: str) -> La
     with PartitionWriter(VENDOR, "day_statistics", partition_key, DsmrDayStatistic, DAY_STATISTICS) as writer:
         for client in clients:
             with client:
-                for page in client.day_statistics(day, day):
-                    writer.write(page)
+                _write_counting(writer, client, client.day_statistics(day, day), f"day statistics {day}")
     return writer.result
+
+
+def _write_counting(writer: PartitionWriter, client: DsmrClient, pages: Iterator[pl.DataFrame], what: str) -> None:
+    """Write the pages; warn when an instance has none yet (made hours after its local midnight)."""
+    rows = 0
+    for page in pages:
+        writer.write(page)
+        rows += page.height
+    if rows == 0:
+        log.warning("dsmr %s: none yet on instance %s; re-run this partition later", what, client.instance.name)
 
 
 def land_meters(clients: Sequence[DsmrClient]) -> LandingResult:
