@@ -10,11 +10,10 @@ occurrence), then keeps exactly the rows of the UTC window. Readings are paged b
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,8 +21,6 @@ import polars as pl
 
 from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
 from pipelines.vendors.dsmr import transform
-
-log = logging.getLogger(__name__)
 
 VENDOR = "dsmr"
 READINGS = "api/v2/datalogger/dsmrreading"
@@ -225,7 +222,3 @@ class DsmrClient:
         results, _, count = self._page(READINGS, {"ordering": "-timestamp", "limit": 1})
         latest = transform.readings_frame(results, self.instance.name)["measured_at"]
         return count, (latest[0] if latest.len() else None)
-
-
-def utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
