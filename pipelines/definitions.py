@@ -15,10 +15,11 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
+from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_assets, dsmr_readings_recent
 from pipelines.vendors.encloud.assets import EncloudResource, encloud_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets, *encloud_assets]
+extraction_assets = [*baxo_assets, *dsmr_assets, *encloud_assets]
 
 partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
 snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
@@ -27,6 +28,11 @@ daily_job = define_asset_job(
     "daily_partitions_job",
     selection=partitioned | AssetSelection.assets(dbt_incremental_models),
     description="Extract one UTC day from every vendor, then rebuild that day of the facts.",
+)
+dsmr_recent_job = define_asset_job(
+    "dsmr_recent_readings_job",
+    selection=AssetSelection.assets(dsmr_readings_recent),
+    description="DSMR-reader readings after the last landed one (cursor mode).",
 )
 snapshot_job = define_asset_job(
     "snapshots_job",
@@ -43,6 +49,8 @@ def resources() -> dict[str, object]:
             username=EnvVar("BAXO_USERNAME"),
             password=EnvVar("BAXO_PASSWORD"),
         ),
+        # JSON list of instances; each names the env var that holds its API key.
+        "dsmr": DsmrResource(instances=EnvVar("DSMR_INSTANCES")),
         "encloud": EncloudResource(
             base_url=EnvVar("ENCLOUD_BASE_URL"),
             email=EnvVar("ENCLOUD_EMAIL"),
@@ -61,11 +69,12 @@ def resources() -> dict[str, object]:
 
 defs = Definitions(
     assets=[*extraction_assets, dbt_models, dbt_incremental_models],
-    jobs=[daily_job, snapshot_job],
+    jobs=[daily_job, snapshot_job, dsmr_recent_job],
     schedules=[
         # Yesterday's partition, once the day is over everywhere the fleets report from.
         build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),
         ScheduleDefinition(job=snapshot_job, cron_schedule="30 1 * * *", execution_timezone="UTC"),
+        ScheduleDefinition(job=dsmr_recent_job, cron_schedule="*/15 * * * *", execution_timezone="UTC"),
     ],
     resources=resources(),
 )

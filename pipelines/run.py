@@ -70,7 +70,7 @@ def print_counts() -> None:
             partitions = len({f.parent.name for f in files})
             rows.append((f"{zone}/{dataset_dir.parent.name}/{dataset_dir.name}", partitions, count))
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-        for mart in ("dim_device", "fct_reading", "fct_leak", "fct_issue", "quarantined_records"):
+        for mart in ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records"):
             rows.append((f"mart {mart}", None, con.execute(f"select count(*) from {mart}").fetchone()[0]))
     table = pl.DataFrame(rows, schema=["dataset", "partitions", "rows"], orient="row")
     with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, fmt_str_lengths=60, tbl_hide_column_data_types=True):

@@ -13,6 +13,7 @@ from typing import Any
 
 VENDOR_SIMULATORS = {
     "baxo": "pipelines.vendors.baxo.simulator",
+    "dsmr": "pipelines.vendors.dsmr.simulator",
     "encloud": "pipelines.vendors.encloud.simulator",
 }
 

@@ -1,0 +1,272 @@
+"""Dagster assets for DSMR-reader: readings, hour and day statistics per UTC day for every
+configured instance; meters and today's consumption as snapshots; and a cursor-based
+`readings_recent` for the schedule that lands only readings after the last landed one."""
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, MaterializeResult, asset
+
+from pipelines.cursors import read_cursor, write_cursor
+from pipelines.http import RetryPolicy
+from pipelines.landing import LandingResult, PartitionWriter, land_frame, partition_dir, register_dataset
+from pipelines.metadata import materialize_result, quarantine_check_spec
+from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.vendors.dsmr.client import (
+    CONSUMPTION_TODAY,
+    DAY_STATISTICS,
+    HOUR_STATISTICS,
+    READINGS,
+    VENDOR,
+    DsmrClient,
+    instances_from_env,
+)
+from pipelines.vendors.dsmr.schemas import (
+    DsmrConsumptionToday,
+    DsmrDayStatistic,
+    DsmrHourStatistic,
+    DsmrMeter,
+    DsmrReading,
+)
+
+GROUP = "dsmr"
+for _dataset, _schema in {
+    "meters": DsmrMeter,
+    "consumption_today": DsmrConsumptionToday,
+    "readings": DsmrReading,
+    "hour_statistics": DsmrHourStatistic,
+    "day_statistics": DsmrDayStatistic,
+}.items():
+    register_dataset(VENDOR, _dataset, _schema)
+log = logging.getLogger(__name__)
+
+
+class DsmrResource(ConfigurableResource):
+    """DSMR-reader instances (`DSMR_INSTANCES`, JSON); each key in the env var it names."""
+
+    instances: str
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+    page_limit: int = 2000
+
+    def clients(self) -> list[DsmrClient]:
+        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        return [
+            DsmrClient(instance, timeout_s=self.timeout_s, retry=retry, page_limit=self.page_limit)
+            for instance in instances_from_env(self.instances)
+        ]
+
+
+def _spec(dataset: str) -> dict:
+    key = AssetKey([VENDOR, dataset])
+    return {
+        "key": key,
+        "group_name": GROUP,
+        "kinds": {"python", "parquet"},
+        "check_specs": [quarantine_check_spec(key)],
+    }
+
+
+# -- landing functions (plain Python: the assets and the tests call them) ------------------------
+def land_readings(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
+    """Every instance's readings of one UTC day; the partition appears once all have landed."""
+    start, end = day_window(partition_key)
+    with PartitionWriter(VENDOR, "readings", partition_key, DsmrReading, READINGS) as writer:
+        for client in clients:
+            with client:
+                for page in client.reading_pages(start, end):
+                    writer.write(page)
+    return writer.result
+
+
+def land_hour_statistics(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
+    """Hour statistics of the local day with the partition's date, like the day statistics:
+    DSMR-reader makes both after that local midnight, so one run finds the whole day."""
+    day = date.fromisoformat(partition_key)
+    with PartitionWriter(VENDOR, "hour_statistics", partition_key, DsmrHourStatistic, HOUR_STATISTICS) as writer:
+        for client in clients:
+            with client:
+                _write_counting(writer, client, client.hour_statistics(day), f"hour statistics {day}")
+    return writer.result
+
+
+def land_day_statistics(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
+    """Day statistics of the local day with the partition's date, for every instance."""
+    day = date.fromisoformat(partition_key)
+    with PartitionWriter(VENDOR, "day_statistics", partition_key, DsmrDayStatistic, DAY_STATISTICS) as writer:
+        for client in clients:
+            with client:
+                _write_counting(writer, client, client.day_statistics(day, day), f"day statistics {day}")
+    return writer.result
+
+
+def _write_counting(writer: PartitionWriter, client: DsmrClient, pages: Iterator[pl.DataFrame], what: str) -> None:
+    """Write the pages; warn when an instance has none yet (made hours after its local midnight)."""
+    rows = 0
+    for page in pages:
+        writer.write(page)
+        rows += page.height
+    if rows == 0:
+        log.warning("dsmr %s: none yet on instance %s; re-run this partition later", what, client.instance.name)
+
+
+def land_meters(clients: Sequence[DsmrClient]) -> LandingResult:
+    rows = []
+    for client in clients:
+        with client:
+            count, latest = client.latest_reading()
+        rows.append(
+            {
+                "instance": client.instance.name,
+                "timezone": client.instance.timezone,
+                "base_url": client.http.redact(client.instance.base_url),
+                "reading_count": count,
+                "latest_reading_at": latest,
+            }
+        )
+    frame = pl.DataFrame(rows) if rows else DsmrMeter.empty()
+    return land_frame(VENDOR, "meters", today_utc(), frame, DsmrMeter, READINGS)
+
+
+def land_consumption_today(clients: Sequence[DsmrClient]) -> LandingResult:
+    frames = []
+    for client in clients:
+        with client:
+            frames.append(client.consumption_today())
+    frame = pl.concat(frames, how="vertical_relaxed") if frames else DsmrConsumptionToday.empty()
+    return land_frame(VENDOR, "consumption_today", today_utc(), frame, DsmrConsumptionToday, CONSUMPTION_TODAY)
+
+
+def _cursor_stream(instance: str) -> str:
+    return f"readings_{instance}"
+
+
+def land_recent_readings(clients: Sequence[DsmrClient], now: datetime | None = None) -> tuple[int, list[LandingResult]]:
+    """Readings after each instance's cursor, merged into their UTC-day `readings` partitions.
+
+    Returns (new readings landed, results of the rewritten partitions). Without a cursor an
+    instance starts at the beginning of the current UTC day. Each touched partition is
+    rewritten whole (its landed rows plus the new ones, deduplicated by reading), then the
+    cursors move: a crash between the two re-reads, never skips.
+    """
+    now = now or datetime.now(UTC)
+    cursors = {c.instance.name: read_cursor(VENDOR, _cursor_stream(c.instance.name)) or {} for c in clients}
+    midnight = datetime.combine(now.date(), datetime.min.time(), UTC)
+    starts = {
+        name: datetime.fromisoformat(cursor["last_measured_at"]) if cursor else midnight
+        for name, cursor in cursors.items()
+    }
+    new_rows, results = 0, []
+    try:
+        day = min(starts.values()).date()
+        while day <= now.date():
+            day_start = datetime.combine(day, datetime.min.time(), UTC)
+            day_end = day_start + timedelta(days=1)
+            fresh: dict[str, list[pl.DataFrame]] = {}
+            for client in clients:
+                name = client.instance.name
+                if starts[name] >= day_end:
+                    continue
+                skip = cursors[name].get("ids_at_last", [])
+                for page in client.reading_pages(max(starts[name], day_start), day_end):
+                    page = page.filter(~pl.col("reading_id").is_in(skip))
+                    if page.height:
+                        fresh.setdefault(name, []).append(page)
+            if fresh:
+                new = pl.concat([f for frames in fresh.values() for f in frames], how="vertical_relaxed")
+                result, added = _merge_into_partition(day.isoformat(), new)
+                results.append(result)
+                new_rows += added
+                for name, frames in fresh.items():
+                    _advance_cursor(name, pl.concat(frames, how="vertical_relaxed"))
+            day += timedelta(days=1)
+    finally:
+        for client in clients:
+            client.http.close()
+    return new_rows, results
+
+
+def _advance_cursor(instance: str, landed: pl.DataFrame) -> None:
+    newest = landed["measured_at"].max()
+    if newest is None:
+        return
+    ids = landed.filter(pl.col("measured_at") == newest)["reading_id"].to_list()
+    write_cursor(VENDOR, _cursor_stream(instance), {"last_measured_at": newest.isoformat(), "ids_at_last": ids})
+
+
+def _merge_into_partition(partition_key: str, new: pl.DataFrame) -> tuple[LandingResult, int]:
+    stamp = ["_extracted_at", "_source"]
+    landed_dir = partition_dir("landing", VENDOR, "readings", partition_key)
+    held_dir = partition_dir("quarantine", VENDOR, "readings", partition_key)
+    existing = pl.read_parquet(landed_dir / "*.parquet").drop(stamp) if landed_dir.exists() else None
+    held = pl.read_parquet(held_dir / "*.parquet").drop(stamp) if held_dir.exists() else None
+    with PartitionWriter(VENDOR, "readings", partition_key, DsmrReading, READINGS) as writer:
+        if existing is not None and existing.height:
+            existing = DsmrReading.validate(existing)
+            new = new.join(existing.select("instance", "reading_id"), on=["instance", "reading_id"], how="anti")
+            writer.write(existing)
+        if held is not None and held.height:
+            writer.quarantine(held)
+        writer.write(new)
+    return writer.result, new.height
+
+
+# -- assets -----------------------------------------------------------------------------------
+@asset(**_spec("meters"))
+def dsmr_meters(dsmr: DsmrResource) -> MaterializeResult:
+    """Configured instances with their zone and newest reading (snapshot)."""
+    return materialize_result([land_meters(dsmr.clients())])
+
+
+@asset(**_spec("consumption_today"), deps=[dsmr_meters])
+def dsmr_consumption_today(dsmr: DsmrResource) -> MaterializeResult:
+    """Each instance's consumption of its current local day so far (snapshot)."""
+    return materialize_result([land_consumption_today(dsmr.clients())])
+
+
+@asset(**_spec("readings"), partitions_def=daily_partitions, deps=[dsmr_meters])
+def dsmr_readings(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Every instance's readings (one per 10 s) of one UTC day, streamed page by page."""
+    result = land_readings(dsmr.clients(), context.partition_key)
+    context.log.info(
+        f"dsmr readings {context.partition_key}: {result.landed_rows} landed, {result.quarantined_rows} quarantined"
+    )
+    return materialize_result([result])
+
+
+@asset(**_spec("hour_statistics"), partitions_def=daily_partitions, deps=[dsmr_meters])
+def dsmr_hour_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Hour statistics of every instance for the local day with the partition's date."""
+    return materialize_result([land_hour_statistics(dsmr.clients(), context.partition_key)])
+
+
+@asset(**_spec("day_statistics"), partitions_def=daily_partitions, deps=[dsmr_meters])
+def dsmr_day_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Day statistics of every instance for the local day with the partition's date."""
+    return materialize_result([land_day_statistics(dsmr.clients(), context.partition_key)])
+
+
+@asset(
+    key=AssetKey([VENDOR, "readings_recent"]),
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    deps=[dsmr_meters],
+)
+def dsmr_readings_recent(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Cursor mode for the schedule: readings after the last landed one, into `readings` partitions."""
+    new_rows, results = land_recent_readings(dsmr.clients())
+    context.log.info(f"dsmr readings_recent: {new_rows} new readings in {len(results)} partitions")
+    return materialize_result(results, with_check=False)
+
+
+dsmr_assets = [
+    dsmr_meters,
+    dsmr_consumption_today,
+    dsmr_readings,
+    dsmr_hour_statistics,
+    dsmr_day_statistics,
+    dsmr_readings_recent,
+]

@@ -1,0 +1,224 @@
+"""DSMR-reader client: one per instance (meter), each with its own URL, key and zone.
+
+Filters of the v2 API are local wall time (`YYYY-MM-DD HH:MM:SS`, the instance's zone) while
+answers carry offsets; the client converts UTC windows to local bounds that are wide enough
+whatever the zone does (an ambiguous autumn hour is read by the server as its first
+occurrence), then keeps exactly the rows of the UTC window. Readings are paged by key
+(`ordering=timestamp`, `timestamp__gte` = last seen) and a reading id is never yielded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.vendors.dsmr import transform
+
+VENDOR = "dsmr"
+READINGS = "api/v2/datalogger/dsmrreading"
+HOUR_STATISTICS = "api/v2/statistics/hour"
+DAY_STATISTICS = "api/v2/statistics/day"
+CONSUMPTION_TODAY = "api/v2/consumption/today"
+DEFAULT_TIMEZONE = "Europe/Amsterdam"  # DSMR-reader's own default TIME_ZONE
+# Local bounds are widened by this much past the UTC window's end: covers a DST hour read
+# as its first occurrence; rows outside the window are dropped after parsing.
+LOCAL_MARGIN = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class DsmrInstance:
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    timezone: str = DEFAULT_TIMEZONE
+    auth: str = "x-authkey"  # or "token": `Authorization: Token <key>`
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def instances_from_env(spec: str, environ: Mapping[str, str] | None = None) -> list[DsmrInstance]:
+    """Instances from `DSMR_INSTANCES`: a JSON list of {name, base_url, api_key_env, timezone?, auth?}.
+
+    The key itself never sits in the JSON: `api_key_env` names the variable holding it
+    (default `DSMR_<NAME>_API_KEY`).
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        entries = json.loads(spec)
+    except ValueError as exc:
+        raise ValueError(f"DSMR_INSTANCES is not valid JSON: {exc.msg}") from None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError("DSMR_INSTANCES must be a non-empty JSON list of instances")
+    instances = []
+    for entry in entries:
+        name = str(entry.get("name", "")).strip()
+        if not name or not entry.get("base_url"):
+            raise ValueError(f"DSMR_INSTANCES: every instance needs a name and a base_url (got keys {sorted(entry)})")
+        key_env = entry.get("api_key_env") or f"DSMR_{name.upper()}_API_KEY"
+        key = environ.get(key_env)
+        if not key:
+            raise ValueError(f"DSMR instance {name}: environment variable {key_env} (its API key) is not set")
+        timezone = entry.get("timezone") or DEFAULT_TIMEZONE
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"DSMR instance {name}: unknown timezone {timezone!r}") from None
+        auth = entry.get("auth", "x-authkey")
+        if auth not in ("x-authkey", "token"):
+            raise ValueError(f"DSMR instance {name}: auth must be 'x-authkey' or 'token'")
+        instances.append(DsmrInstance(name, str(entry["base_url"]), key, timezone, auth))
+    if len({i.name for i in instances}) != len(instances):
+        raise ValueError("DSMR_INSTANCES: instance names must be unique")
+    return instances
+
+
+class DsmrClient:
+    def __init__(
+        self,
+        instance: DsmrInstance,
+        *,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        page_limit: int = 2000,
+    ) -> None:
+        self.instance, self.page_limit = instance, page_limit
+        if instance.auth == "token":
+            headers = {"Authorization": f"Token {instance.api_key}"}
+        else:
+            headers = {"X-AUTHKEY": instance.api_key}
+        base = instance.base_url.rstrip("/") + "/"
+        self.http = VendorHttpClient(
+            VENDOR, base, secrets=[instance.api_key], timeout_s=timeout_s, retry=retry, headers=headers
+        )
+
+    def __enter__(self) -> DsmrClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    # -- transport -----------------------------------------------------------------------------
+    def get(self, path: str, params: dict[str, str | int] | None = None) -> dict:
+        endpoint = f"{self.instance.name} {path}"
+        response = self.http.request("GET", path, params=params, endpoint=endpoint)
+        if response.status_code == 403:
+            raise self.http.fail(endpoint, response, f"instance {self.instance.name}: API key refused or API disabled")
+        if response.status_code != 200:
+            raise self.http.fail(endpoint, response, f"instance {self.instance.name}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise VendorDataError(VENDOR, endpoint, f"not JSON: {self.http.redact(response.text[:200])!r}") from None
+        if not isinstance(body, dict):
+            raise VendorDataError(VENDOR, endpoint, f"expected an object, got {type(body).__name__}")
+        return body
+
+    def _page(self, path: str, params: dict[str, str | int]) -> tuple[list[dict], str | None, int]:
+        body = self.get(path, params)
+        results = body.get("results")
+        if not isinstance(results, list):
+            raise VendorDataError(VENDOR, f"{self.instance.name} {path}", "answer has no `results` list")
+        return results, body.get("next"), int(body.get("count") or 0)
+
+    def local(self, instant: datetime) -> str:
+        """The instance's wall time of a UTC instant, as the v2 filters want it."""
+        return instant.astimezone(self.instance.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def offset_pages(self, path: str, params: dict[str, str | int]) -> Iterator[list[dict]]:
+        """Follow DRF's `next` by its limit/offset only: the host in `next` may be a proxy's."""
+        params = {**params, "limit": self.page_limit, "offset": 0}
+        while True:
+            results, next_url, _ = self._page(path, params)
+            yield results
+            if not next_url:
+                return
+            query = parse_qs(urlsplit(next_url).query)
+            next_offset = int(query.get("offset", ["0"])[0])
+            if next_offset <= int(params["offset"]):
+                raise VendorDataError(VENDOR, f"{self.instance.name} {path}", "pagination does not advance")
+            params["offset"] = next_offset
+
+    # -- endpoints -----------------------------------------------------------------------------
+    def reading_pages(self, start: datetime, end: datetime | None = None) -> Iterator[pl.DataFrame]:
+        """Typed readings with start <= measured_at < end (end None: up to the newest), each once.
+
+        Keyset paging: each page restarts at the newest timestamp seen (`timestamp__gte`, so a
+        reading on the boundary comes back and is skipped by id). When a page brings nothing
+        newer (many readings on one second, or an ambiguous local hour that the server reads
+        an hour early) the offset moves on instead, so paging always advances.
+        """
+        seen: set[int] = set()
+        key_at, offset = start, 0
+        upper = {"timestamp__lte": self.local(end + LOCAL_MARGIN)} if end is not None else {}
+        while True:
+            params: dict[str, str | int] = {
+                "ordering": "timestamp",
+                "timestamp__gte": self.local(key_at),
+                **upper,
+                "limit": self.page_limit,
+                "offset": offset,
+            }
+            results, next_url, _ = self._page(READINGS, params)
+            page = transform.readings_frame(results, self.instance.name)
+            # A reading with an unreadable timestamp belongs where the reading before it does
+            # (the server orders by the real time); it lands so validation quarantines it.
+            placed = pl.col("measured_at").fill_null(strategy="forward").fill_null(pl.lit(key_at))
+            in_window = placed >= pl.lit(start)
+            if end is not None:
+                in_window &= placed < pl.lit(end)
+            fresh = page.filter(in_window & ~pl.col("reading_id").is_in(list(seen)))
+            seen.update(page["reading_id"].drop_nulls().to_list())
+            if fresh.height:
+                yield fresh
+            if not next_url:
+                return
+            newest = page["measured_at"].max()
+            if newest is not None and newest > key_at:
+                key_at, offset = newest, 0
+            else:
+                offset += len(results)
+
+    def hour_statistics(self, day: date) -> Iterator[pl.DataFrame]:
+        """Hour statistics of the instance's local day `day` (23, 24 or 25 of them).
+
+        Asked with local bounds two hours wider on each side (a midnight may not exist, or a
+        server may answer in UTC), then kept exactly: hours whose start falls on `day` in
+        the instance's zone. DSMR-reader makes them all at once after that day's midnight.
+        """
+        wall_start = datetime.combine(day, datetime.min.time())
+        params: dict[str, str | int] = {
+            "ordering": "hour_start",
+            "hour_start__gte": (wall_start - LOCAL_MARGIN).strftime("%Y-%m-%d %H:%M:%S"),
+            "hour_start__lte": (wall_start + timedelta(days=1) + LOCAL_MARGIN).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for results in self.offset_pages(HOUR_STATISTICS, params):
+            page = transform.hour_statistics_frame(results, self.instance.name)
+            local_day = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone).dt.date()
+            # An unreadable hour_start belongs where the hour before it does (ordered by hour).
+            placed = local_day.fill_null(strategy="forward").fill_null(pl.lit(day - timedelta(days=1)))
+            yield page.filter(placed == pl.lit(day))
+
+    def day_statistics(self, first: date, last: date) -> Iterator[pl.DataFrame]:
+        """Day statistics of the instance's local days first..last (inclusive)."""
+        params: dict[str, str | int] = {"ordering": "day", "day__gte": first.isoformat(), "day__lte": last.isoformat()}
+        for results in self.offset_pages(DAY_STATISTICS, params):
+            yield transform.day_statistics_frame(results, self.instance.name)
+
+    def consumption_today(self) -> pl.DataFrame:
+        return transform.consumption_today_frame(self.get(CONSUMPTION_TODAY), self.instance.name)
+
+    def latest_reading(self) -> tuple[int, datetime | None]:
+        """(number of readings stored, timestamp of the newest) from one tiny request."""
+        results, _, count = self._page(READINGS, {"ordering": "-timestamp", "limit": 1})
+        latest = transform.readings_frame(results, self.instance.name)["measured_at"]
+        return count, (latest[0] if latest.len() else None)

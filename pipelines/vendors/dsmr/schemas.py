@@ -1,0 +1,104 @@
+"""Pandera contracts for landed DSMR-reader datasets; rows that break them go to quarantine.
+
+Meter positions, powers, energies and costs are exact decimals (DSMR-reader's own decimal
+fields), never floats.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+from pandera.engines.polars_engine import DateTime, Decimal
+
+UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
+KWH = Decimal(precision=12, scale=3)  # kWh, kW and m3: three decimals, as the API gives them
+MONEY = Decimal(precision=12, scale=2)
+TEMPERATURE = Decimal(precision=6, scale=1)
+VOLTAGE = Decimal(precision=6, scale=1)
+
+
+class _Strict(pa.DataFrameModel):
+    class Config:
+        strict = True
+        coerce = True
+
+
+class DsmrReading(_Strict):
+    instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    reading_id: int = pa.Field(nullable=False)
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity_delivered_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_delivered_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_returned_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_returned_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity_currently_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    phase_currently_delivered_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_currently_delivered_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_currently_delivered_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_currently_returned_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_currently_returned_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_currently_returned_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_voltage_l1: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_voltage_l2: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_voltage_l3: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_power_current_l1: int = pa.Field(nullable=True)
+    phase_power_current_l2: int = pa.Field(nullable=True)
+    phase_power_current_l3: int = pa.Field(nullable=True)
+    gas_measured_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    gas_delivered: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    timestamp_raw: str = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="gas position comes with its timestamp")
+    def gas_has_timestamp(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("gas_delivered").is_null() | pl.col("gas_measured_at").is_not_null())
+
+
+class _Energy(_Strict):
+    instance: str = pa.Field(nullable=False)
+    stat_id: int = pa.Field(nullable=True)
+    electricity1: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity2: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity1_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity2_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    gas: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+
+
+class DsmrHourStatistic(_Energy):
+    hour_start: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    hour_start_raw: str = pa.Field(nullable=True)
+
+
+class DsmrDayStatistic(_Energy):
+    day: pl.Date = pa.Field(nullable=False)
+    electricity1_cost: MONEY = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity2_cost: MONEY = pa.Field(nullable=False)  # type: ignore[valid-type]
+    gas_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+    fixed_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+    total_cost: MONEY = pa.Field(nullable=False)  # type: ignore[valid-type]
+    lowest_temperature: TEMPERATURE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    highest_temperature: TEMPERATURE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    average_temperature: TEMPERATURE = pa.Field(nullable=True)  # type: ignore[valid-type]
+
+
+class DsmrConsumptionToday(_Strict):
+    instance: str = pa.Field(nullable=False, unique=True)
+    day: pl.Date = pa.Field(nullable=False)
+    electricity1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity1_returned: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity2_returned: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    gas: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity1_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity2_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+    gas_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+    total_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+
+
+class DsmrMeter(_Strict):
+    instance: str = pa.Field(nullable=False, unique=True)
+    timezone: str = pa.Field(nullable=False)
+    base_url: str = pa.Field(nullable=False)
+    reading_count: int = pa.Field(nullable=True, ge=0)
+    latest_reading_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]

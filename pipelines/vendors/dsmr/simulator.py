@@ -1,0 +1,615 @@
+"""A DSMR-reader API simulator (several instances, one per meter) following `dsmr-reader.rst`
+and the v5.11 OpenAPI contract.
+
+Each instance lives under its own path prefix, `/<instance>/api/v2/...`, with its own zone and
+API key, like separate DSMR-reader servers. It follows Django REST Framework's conventions:
+`X-AUTHKEY` (or `Authorization: Token <key>`) else 403 `{"detail": ...}`; a disabled API answers
+403 `{"detail": "API is disabled"}`; list endpoints answer `{count, next, previous, results}`
+with full URLs (limit/offset, default limit 25); decimals are strings with fixed decimals while
+`consumption/today` gives floats; timestamps are ISO 8601 in the instance's zone with the offset
+(`+00:00` written `Z`, as DRF does); `__gte`/`__lte` filters are local wall time
+`YYYY-MM-DD HH:MM:SS`, an ambiguous one (autumn DST) read as its first occurrence, as Django does.
+
+A meter sends a reading every 10 s. Positions only grow: each hour has an energy (Wh) and gas
+(litres) drawn once per instance from a seeded generator, positions are cumulative sums from
+the meter's installation (`INSTALLED`), interpolated inside the hour. Tariff 1 is night
+(23:00-07:00 local) and weekends. The gas meter's `extra_device_timestamp` moves hourly.
+Statistics for a local day appear `stats_delay_h` hours after its local midnight. The clock
+(`now`) can be pinned so tests can let new readings "arrive".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+SIMULATOR_PORT = 8703
+INSTALLED = datetime(2020, 1, 1, tzinfo=UTC)  # no reading before; data up to HORIZON
+HORIZON = datetime(2040, 1, 1, tzinfo=UTC)
+INTERVAL_S = 10
+DEFAULT_LIMIT = 25
+POSTED_ID_BASE = 1_000_000_000
+PRICE_CENTS = {"electricity1": 21, "electricity2": 23, "gas": 95}  # per kWh / m3
+FIXED_COST_CENTS = 80
+DATETIME_FORMAT_ERROR = (
+    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+
+
+@dataclass(frozen=True)
+class SimInstance:
+    name: str
+    timezone: str
+    api_key: str
+    three_phase: bool = True
+    gas: bool = True
+    solar: bool = False
+    phase_s: int = 0  # readings at INSTALLED + phase_s + 10 s * k
+
+
+DEFAULT_INSTANCES = (
+    SimInstance("home", "Europe/Amsterdam", "dsmr-sim-key-home-4f1c", three_phase=True, gas=True, solar=True),
+    SimInstance("cabin", "America/St_Johns", "dsmr-sim-key-cabin-9a2e", three_phase=False, gas=False, phase_s=3),
+    SimInstance("flat", "Europe/London", "dsmr-sim-key-flat-77b0", three_phase=False, gas=True, phase_s=7),
+)
+
+
+def _env_name(instance: str) -> str:
+    return f"DSMR_{instance.upper()}_API_KEY"
+
+
+BASE_URL_ENV = "DSMR_INSTANCES"
+# What `make run` and `make ui` point the pipeline at when no real service is configured.
+DEFAULT_ENV = {
+    "DSMR_INSTANCES": json.dumps(
+        [
+            {
+                "name": i.name,
+                "base_url": f"http://127.0.0.1:{SIMULATOR_PORT}/{i.name}",
+                "api_key_env": _env_name(i.name),
+                "timezone": i.timezone,
+            }
+            for i in DEFAULT_INSTANCES
+        ]
+    ),
+    **{_env_name(i.name): i.api_key for i in DEFAULT_INSTANCES},
+}
+
+
+@dataclass
+class DsmrSimulatorConfig:
+    seed: int = 5
+    instances: tuple[SimInstance, ...] = DEFAULT_INSTANCES
+    api_enabled: bool = True
+    now: datetime | None = None  # pinned clock; None follows the real time
+    stats_delay_h: int = 2
+    malformed: bool = False  # corrupt a few readings: an unreadable position, an impossible timestamp
+    posted: dict[str, list[dict]] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict) -> None:
+        self.status, self.body = status, body
+
+
+def _milli(values: pl.Expr) -> pl.Expr:
+    """Integer thousandths as a decimal string with three decimals."""
+    return pl.format("{}.{}", values // 1000, (values % 1000).cast(pl.String).str.zfill(3))
+
+
+def _centi(values: pl.Expr) -> pl.Expr:
+    return pl.format("{}.{}", values // 100, (values % 100).cast(pl.String).str.zfill(2))
+
+
+def _deci(values: pl.Expr) -> pl.Expr:
+    sign = pl.when(values < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.format("{}{}.{}", sign, values.abs() // 10, (values.abs() % 10).cast(pl.String))
+
+
+def _iso_local(epoch_s: pl.Expr, zone: str) -> pl.Expr:
+    """ISO 8601 in the zone with its offset; DRF writes +00:00 as Z."""
+    text = pl.from_epoch(epoch_s, "s").dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+    return text.dt.strftime("%Y-%m-%dT%H:%M:%S%:z").str.replace(r"\+00:00$", "Z")
+
+
+class MeterModel:
+    """Hourly energy and gas of one instance from installation to the horizon, and positions."""
+
+    def __init__(self, seed: int, instance: SimInstance) -> None:
+        self.instance, self.zone = instance, ZoneInfo(instance.timezone)
+        self.t0 = int(INSTALLED.timestamp())
+        hours = int((HORIZON - INSTALLED).total_seconds()) // 3600
+        rng = np.random.default_rng([seed, *instance.name.encode()])
+        starts = self.t0 + 3600 * np.arange(hours, dtype=np.int64)
+        local = (
+            pl.from_epoch(pl.Series(starts), "s").dt.replace_time_zone("UTC").dt.convert_time_zone(instance.timezone)
+        )
+        hour = local.dt.hour().cast(pl.Int64).to_numpy()
+        weekday = local.dt.weekday().cast(pl.Int64).to_numpy()
+        self.local_date = local.dt.date()
+        tariff1 = (weekday >= 6) | (hour < 7) | (hour >= 23)
+        evening = ((hour >= 17) & (hour < 22)) * 400
+        delivered = 150 + evening + rng.integers(0, 500, hours)
+        solar = np.clip(600 - 120 * np.abs(hour - 13), 0, None) * rng.integers(0, 3, hours) if instance.solar else 0
+        returned = np.asarray(solar, dtype=np.int64) * np.ones(hours, dtype=np.int64)
+        gas = (rng.integers(0, 300, hours) + 60 * (hour < 9)) if instance.gas else np.zeros(hours, np.int64)
+        self.hourly = {
+            "d1": np.where(tariff1, delivered, 0),
+            "d2": np.where(tariff1, 0, delivered),
+            "r1": np.where(tariff1, returned, 0),
+            "r2": np.where(tariff1, 0, returned),
+            "gas": gas.astype(np.int64),
+            "delivered": delivered.astype(np.int64),
+            "returned": returned,
+        }
+        base = {"d1": 1_234_567, "d2": 987_654, "r1": 0, "r2": 12_345, "gas": 2_345_678}
+        self.cumulative = {k: base[k] + np.concatenate([[0], np.cumsum(self.hourly[k])]).astype(np.int64) for k in base}
+        self.hours = hours
+
+    def hour_index(self, epoch_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        offset = epoch_s - self.t0
+        return offset // 3600, offset % 3600
+
+    def positions(self, epoch_s: np.ndarray, key: str) -> np.ndarray:
+        """Meter position (thousandths) at each instant: never decreasing."""
+        h, s = self.hour_index(epoch_s)
+        return self.cumulative[key][h] + self.hourly[key][h] * s // 3600
+
+    def readings(self, k: np.ndarray) -> pl.DataFrame:
+        """Generated readings number k (0-based since installation), as the API writes them."""
+        t = self.t0 + self.instance.phase_s + INTERVAL_S * k
+        h, _ = self.hour_index(t)
+        wobble = 80 + (k * 2654435761 % 41)  # percent, so current power varies around the hourly mean
+        now_w = self.hourly["delivered"][h] * wobble // 100
+        back_w = self.hourly["returned"][h] * wobble // 100
+        cols = {
+            "id": k + 1,
+            "t": t,
+            **{f"p_{key}": self.positions(t, key) for key in ("d1", "d2", "r1", "r2")},
+            "now_w": now_w,
+            "back_w": back_w,
+            "gas_t": self.t0 + 3600 * h,
+            "gas": self.cumulative["gas"][h],
+        }
+        generated = {"posted": pl.lit(False), **{f"l{i}": pl.lit(None, dtype=pl.Int64) for i in (1, 2, 3)}}
+        return pl.DataFrame(cols).with_columns(**generated)
+
+    def render_readings(self, frame: pl.DataFrame) -> pl.DataFrame:
+        zone, inst = self.instance.timezone, self.instance
+        null = pl.lit(None, dtype=pl.String)
+        l1 = pl.col("now_w") * 5 // 10
+        l2 = pl.col("now_w") * 3 // 10
+        model_phases = (l1, l2, pl.col("now_w") - l1 - l2) if inst.three_phase else (pl.col("now_w"), None, None)
+        # A posted reading shows what was posted; generated ones follow the meter model.
+        posted = pl.col("posted")
+        phases = {
+            f"phase_currently_delivered_l{i}": pl.when(posted)
+            .then(_milli(pl.col(f"l{i}")))
+            .otherwise(_milli(phase) if phase is not None else null)
+            for i, phase in zip((1, 2, 3), model_phases, strict=True)
+        }
+        gas_t, gas_value = _iso_local(pl.col("gas_t"), zone), _milli(pl.col("gas"))
+        gas = {
+            "extra_device_timestamp": pl.when(posted).then(gas_t).otherwise(gas_t if inst.gas else null),
+            "extra_device_delivered": pl.when(posted).then(gas_value).otherwise(gas_value if inst.gas else null),
+        }
+        return frame.select(
+            "id",
+            _iso_local(pl.col("t"), zone).alias("timestamp"),
+            _milli(pl.col("p_d1")).alias("electricity_delivered_1"),
+            _milli(pl.col("p_r1")).alias("electricity_returned_1"),
+            _milli(pl.col("p_d2")).alias("electricity_delivered_2"),
+            _milli(pl.col("p_r2")).alias("electricity_returned_2"),
+            _milli(pl.col("now_w")).alias("electricity_currently_delivered"),
+            _milli(pl.col("back_w")).alias("electricity_currently_returned"),
+            *[e.alias(n) for n, e in phases.items()],
+            *[e.alias(n) for n, e in gas.items()],
+            *[null.alias(f"phase_currently_returned_l{i}") for i in (1, 2, 3)],
+            *[null.alias(f"phase_voltage_l{i}") for i in (1, 2, 3)],
+            *[pl.lit(None, dtype=pl.Int64).alias(f"phase_power_current_l{i}") for i in (1, 2, 3)],
+        )
+
+    @cached_property
+    def hour_stats(self) -> pl.DataFrame:
+        h = self.hourly
+        return pl.DataFrame(
+            {
+                "h": np.arange(self.hours, dtype=np.int64),
+                "t": self.t0 + 3600 * np.arange(self.hours, dtype=np.int64),
+                "local_date": self.local_date,
+                **{k: h[k] for k in ("d1", "d2", "r1", "r2", "gas")},
+            }
+        )
+
+    @cached_property
+    def day_stats(self) -> pl.DataFrame:
+        days = (
+            self.hour_stats.group_by("local_date", maintain_order=True)
+            .agg(pl.col("h").first(), pl.col("t").first(), *[pl.col(k).sum() for k in ("d1", "d2", "r1", "r2", "gas")])
+            .with_columns(
+                ((pl.col("d1") * PRICE_CENTS["electricity1"] + 500) // 1000).alias("c1"),
+                ((pl.col("d2") * PRICE_CENTS["electricity2"] + 500) // 1000).alias("c2"),
+                ((pl.col("gas") * PRICE_CENTS["gas"] + 500) // 1000).alias("cg"),
+            )
+        )
+        doy = days["local_date"].dt.ordinal_day().to_numpy()
+        avg = np.round(100 - 80 * np.cos(2 * math.pi * (doy - 20) / 365.25)).astype(np.int64)
+        spread = (doy * 7919 % 50) + 20
+        return days.with_columns(
+            (pl.col("c1") + pl.col("c2") + pl.col("cg") + FIXED_COST_CENTS).alias("total"),
+            pl.Series("avg_temp", avg),
+            pl.Series("low_temp", avg - spread // 2),
+            pl.Series("high_temp", avg + spread - spread // 2),
+            *[pl.Series(f"start_{k}", self.cumulative[k][days["h"].to_numpy()]) for k in ("d1", "d2", "r1", "r2")],
+        ).with_row_index("id", offset=1)
+
+    def local_to_epoch(self, text: str, param: str) -> int:
+        try:
+            wall = datetime.fromisoformat(text.strip().replace("T", " "))
+        except ValueError:
+            raise ApiError(400, {param: ["Enter a valid date/time."]}) from None
+        if wall.tzinfo is None:
+            wall = wall.replace(tzinfo=self.zone, fold=0)  # Django: an ambiguous wall time is its first occurrence
+        return int(wall.timestamp())
+
+    def midnight_after(self, day: date) -> int:
+        nxt = datetime.combine(day + timedelta(days=1), datetime.min.time()).replace(tzinfo=self.zone)
+        return int(nxt.timestamp())
+
+
+class DsmrSimulator:
+    def __init__(self, config: DsmrSimulatorConfig | None = None) -> None:
+        self.config = config or DsmrSimulatorConfig()
+        self.instances = {i.name: i for i in self.config.instances}
+        self._models: dict[str, MeterModel] = {}
+
+    def model(self, name: str) -> MeterModel:
+        if name not in self._models:
+            self._models[name] = MeterModel(self.config.seed, self.instances[name])
+        return self._models[name]
+
+    def now_s(self) -> int:
+        return int((self.config.now or datetime.now(UTC)).timestamp())
+
+    def authenticate(self, name: str, headers: dict[str, str]) -> MeterModel:
+        if name not in self.instances:
+            raise ApiError(404, {"detail": "Not found."})
+        if not self.config.api_enabled:
+            raise ApiError(403, {"detail": "API is disabled"})
+        key = headers.get("x-authkey")
+        auth = headers.get("authorization", "")
+        if key is None and auth.startswith("Token "):
+            key = auth.removeprefix("Token ").strip()
+        if key is None:
+            raise ApiError(403, {"detail": "Authentication credentials were not provided."})
+        if key != self.instances[name].api_key:
+            raise ApiError(403, {"detail": "Invalid API key"})
+        return self.model(name)
+
+    # -- readings --------------------------------------------------------------------------------
+    def _posted(self, model: MeterModel) -> pl.DataFrame:
+        rows = self.config.posted.get(model.instance.name, [])
+        return pl.DataFrame(rows, schema=_POSTED_SCHEMA) if rows else pl.DataFrame(schema=_POSTED_SCHEMA)
+
+    def reading_page(self, model: MeterModel, params: dict[str, str]) -> tuple[int, pl.DataFrame]:
+        lo, hi = model.t0, min(self.now_s(), int(HORIZON.timestamp()) - 3600)
+        if params.get("timestamp__gte"):
+            lo = max(lo, model.local_to_epoch(params["timestamp__gte"], "timestamp__gte"))
+        if params.get("timestamp__lte"):
+            hi = min(hi, model.local_to_epoch(params["timestamp__lte"], "timestamp__lte"))
+        phase = model.t0 + model.instance.phase_s
+        k_lo = max(0, -(-(lo - phase) // INTERVAL_S))
+        k_hi = (hi - phase) // INTERVAL_S  # inclusive
+        generated = max(0, k_hi - k_lo + 1)
+        posted = self._posted(model).filter(pl.col("t").is_between(lo, hi)).sort("t", "id")
+        count = generated + posted.height
+        offset, limit = _paging(params)
+        descending = params.get("ordering") == "-timestamp"  # anything else: ascending, as DRF ignores it
+        start = max(0, count - offset - limit) if descending else offset
+        stop = min(count, count - offset if descending else offset + limit)
+        if stop <= start:
+            return count, model.render_readings(model.readings(np.arange(0, dtype=np.int64)))
+        i0 = max(0, start - posted.height)
+        gen = model.readings(np.arange(k_lo + i0, k_lo + min(generated, stop), dtype=np.int64))
+        first_t = gen["t"][0] if gen.height else None
+        before = 0 if first_t is None or i0 == 0 else posted.filter(pl.col("t") < first_t).height
+        extra = posted if i0 == 0 or first_t is None else posted.filter(pl.col("t") >= first_t)
+        merged = pl.concat([gen, extra.select(gen.columns)], how="vertical_relaxed").sort("t", "id")
+        pos0 = i0 + before
+        page = merged.slice(start - pos0, stop - start)
+        if descending:
+            page = page.reverse()
+        rendered = model.render_readings(page)
+        return count, _corrupt(rendered) if self.config.malformed else rendered
+
+    def post_reading(self, model: MeterModel, data: dict[str, str]) -> dict:
+        errors: dict[str, list[str]] = {}
+        for name in _REQUIRED:
+            if data.get(name) in (None, ""):
+                errors[name] = ["This field is required."]
+        values: dict[str, int | None] = {}
+        for name in _DECIMAL_FIELDS:
+            raw = data.get(name)
+            if raw in (None, "") or name in errors:
+                values[name] = None
+                continue
+            try:
+                values[name] = int((Decimal(str(raw)) * 1000).to_integral_value())
+            except InvalidOperation:
+                errors[name] = ["A valid number is required."]
+        stamps: dict[str, int | None] = {}
+        for name in ("timestamp", "extra_device_timestamp"):
+            raw = data.get(name)
+            if raw in (None, "") or name in errors:
+                stamps[name] = None
+                continue
+            try:
+                stamps[name] = model.local_to_epoch(str(raw), name)
+            except ApiError:
+                errors[name] = [DATETIME_FORMAT_ERROR]
+        if errors:
+            raise ApiError(400, errors)
+        posted = self.config.posted.setdefault(model.instance.name, [])
+        row = {
+            "id": POSTED_ID_BASE + len(posted) + 1,
+            "t": stamps["timestamp"],
+            "p_d1": values["electricity_delivered_1"],
+            "p_d2": values["electricity_delivered_2"],
+            "p_r1": values["electricity_returned_1"],
+            "p_r2": values["electricity_returned_2"],
+            "now_w": values["electricity_currently_delivered"],
+            "back_w": values["electricity_currently_returned"],
+            "gas_t": stamps["extra_device_timestamp"],
+            "gas": values["extra_device_delivered"],
+            "posted": True,
+            **{f"l{i}": values[f"phase_currently_delivered_l{i}"] for i in (1, 2, 3)},
+        }
+        posted.append(row)
+        frame = pl.DataFrame([row], schema=_POSTED_SCHEMA)
+        rendered = model.render_readings(frame)
+        return json.loads(rendered.write_json())[0]
+
+    # -- statistics ------------------------------------------------------------------------------
+    def hour_stats(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
+        stats = model.hour_stats
+        lo = (
+            model.local_to_epoch(params["hour_start__gte"], "hour_start__gte")
+            if params.get("hour_start__gte")
+            else None
+        )
+        hi = (
+            model.local_to_epoch(params["hour_start__lte"], "hour_start__lte")
+            if params.get("hour_start__lte")
+            else None
+        )
+        window = stats.filter(
+            pl.col("t").is_between(lo if lo is not None else model.t0, hi if hi is not None else stats["t"][-1])
+        )
+        ready = self._ready_dates(model, window["local_date"].unique())
+        rows = window.filter(pl.col("local_date").is_in(ready))
+        rows = rows.sort("t", descending=params.get("ordering") == "-hour_start")
+        return rows.select(
+            (pl.col("h") + 1).alias("id"),
+            _iso_local(pl.col("t"), model.instance.timezone).alias("hour_start"),
+            _milli(pl.col("d1")).alias("electricity1"),
+            _milli(pl.col("d2")).alias("electricity2"),
+            _milli(pl.col("r1")).alias("electricity1_returned"),
+            _milli(pl.col("r2")).alias("electricity2_returned"),
+            _milli(pl.col("gas")).alias("gas"),
+        )
+
+    def day_stats(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
+        stats = model.day_stats
+        for param, op in (("day__gte", "ge"), ("day__lte", "le")):
+            if params.get(param):
+                try:
+                    bound = date.fromisoformat(params[param].strip()[:10])
+                except ValueError:
+                    raise ApiError(400, {param: ["Enter a valid date."]}) from None
+                stats = stats.filter(getattr(pl.col("local_date"), op)(bound))
+        ready = self._ready_dates(model, stats["local_date"])
+        stats = stats.filter(pl.col("local_date").is_in(ready))
+        stats = stats.sort("local_date", descending=params.get("ordering") == "-day")
+        zone = model.instance.timezone
+        return stats.select(
+            "id",
+            pl.col("local_date").dt.strftime("%Y-%m-%d").alias("day"),
+            _centi(pl.col("total")).alias("total_cost"),
+            _milli(pl.col("d1")).alias("electricity1"),
+            _milli(pl.col("d2")).alias("electricity2"),
+            _milli(pl.col("r1")).alias("electricity1_returned"),
+            _milli(pl.col("r2")).alias("electricity2_returned"),
+            _centi(pl.col("c1")).alias("electricity1_cost"),
+            _centi(pl.col("c2")).alias("electricity2_cost"),
+            (_milli(pl.col("gas")) if model.instance.gas else pl.lit(None, pl.String)).alias("gas"),
+            (_centi(pl.col("cg")) if model.instance.gas else pl.lit(None, pl.String)).alias("gas_cost"),
+            _deci(pl.col("low_temp")).alias("lowest_temperature"),
+            _deci(pl.col("high_temp")).alias("highest_temperature"),
+            _deci(pl.col("avg_temp")).alias("average_temperature"),
+            _centi(pl.lit(FIXED_COST_CENTS, pl.Int64)).alias("fixed_cost"),
+            _iso_local(pl.col("t"), zone).alias("electricity_reading_timestamp"),
+            _milli(pl.col("start_d1")).alias("electricity1_reading"),
+            _milli(pl.col("start_d2")).alias("electricity2_reading"),
+            _milli(pl.col("start_r1")).alias("electricity1_returned_reading"),
+            _milli(pl.col("start_r2")).alias("electricity2_returned_reading"),
+            pl.lit(None, pl.String).alias("gas_reading_timestamp"),
+            pl.lit(None, pl.String).alias("gas_reading"),
+        )
+
+    def _ready_dates(self, model: MeterModel, dates: pl.Series) -> list[date]:
+        """Local days whose statistics exist: generated a few hours after the day's midnight."""
+        now, delay = self.now_s(), 3600 * self.config.stats_delay_h
+        return [d for d in dates.unique().to_list() if model.midnight_after(d) + delay <= now]
+
+    def today(self, model: MeterModel) -> dict:
+        now = self.now_s()
+        local_day = datetime.fromtimestamp(now, model.zone).date()
+        midnight = model.midnight_after(local_day - timedelta(days=1))
+        at = np.array([max(midnight, model.t0), max(now, model.t0)], dtype=np.int64)
+        used = {k: int(np.diff(model.positions(at, k))[0]) for k in ("d1", "d2", "r1", "r2", "gas")}
+        cost = {
+            "electricity1": round(used["d1"] * PRICE_CENTS["electricity1"] / 1000) / 100,
+            "electricity2": round(used["d2"] * PRICE_CENTS["electricity2"] / 1000) / 100,
+            "gas": round(used["gas"] * PRICE_CENTS["gas"] / 1000) / 100,
+        }
+        body = {
+            "day": local_day.isoformat(),
+            "electricity1": used["d1"] / 1000,
+            "electricity1_cost": cost["electricity1"],
+            "electricity1_returned": used["r1"] / 1000,
+            "electricity2": used["d2"] / 1000,
+            "electricity2_cost": cost["electricity2"],
+            "electricity2_returned": used["r2"] / 1000,
+            "total_cost": round(sum(cost.values()), 2),
+        }
+        if model.instance.gas:
+            body |= {"gas": used["gas"] / 1000, "gas_cost": cost["gas"]}
+        return body
+
+
+_REQUIRED = (
+    "timestamp",
+    "electricity_currently_delivered",
+    "electricity_currently_returned",
+    "electricity_delivered_1",
+    "electricity_delivered_2",
+    "electricity_returned_1",
+    "electricity_returned_2",
+)
+_DECIMAL_FIELDS = (
+    "electricity_currently_delivered",
+    "electricity_currently_returned",
+    "electricity_delivered_1",
+    "electricity_delivered_2",
+    "electricity_returned_1",
+    "electricity_returned_2",
+    "phase_currently_delivered_l1",
+    "phase_currently_delivered_l2",
+    "phase_currently_delivered_l3",
+    "extra_device_delivered",
+)
+_POSTED_SCHEMA = {
+    "id": pl.Int64,
+    "t": pl.Int64,
+    "p_d1": pl.Int64,
+    "p_d2": pl.Int64,
+    "p_r1": pl.Int64,
+    "p_r2": pl.Int64,
+    "now_w": pl.Int64,
+    "back_w": pl.Int64,
+    "gas_t": pl.Int64,
+    "gas": pl.Int64,
+    "posted": pl.Boolean,
+    "l1": pl.Int64,
+    "l2": pl.Int64,
+    "l3": pl.Int64,
+}
+
+
+def _corrupt(page: pl.DataFrame) -> pl.DataFrame:
+    """Every 997th reading (by id) gets a bad position, another a timestamp no calendar has."""
+    step = pl.col("id") % 997
+    return page.with_columns(
+        pl.when(step == 13)
+        .then(pl.lit("12.3.4"))
+        .otherwise(pl.col("electricity_delivered_1"))
+        .alias("electricity_delivered_1"),
+        pl.when(step == 41).then(pl.lit("2026-13-45T99:00:00+01:00")).otherwise(pl.col("timestamp")).alias("timestamp"),
+    )
+
+
+def _paging(params: dict[str, str]) -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        try:
+            value = int(params.get(name, default))
+        except ValueError:
+            return default
+        return value if value >= 0 else default
+
+    limit = number("limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
+    return number("offset", 0), limit
+
+
+def _page_body(request: Request, count: int, results_json: str) -> str:
+    """DRF LimitOffsetPagination: full `next`/`previous` URLs that keep every other parameter."""
+    offset, limit = _paging(dict(request.query_params))
+    url = request.url
+    next_url = None
+    if offset + limit < count:
+        next_url = str(url.include_query_params(limit=limit, offset=offset + limit))
+    previous = None
+    if offset > 0:
+        back = url.include_query_params(limit=limit)
+        previous = str(
+            back.remove_query_params("offset")
+            if offset - limit <= 0
+            else back.include_query_params(offset=offset - limit)
+        )
+    head = json.dumps({"count": count, "next": next_url, "previous": previous})
+    return head[:-1] + ', "results": ' + results_json + "}"
+
+
+def _results_json(frame: pl.DataFrame) -> str:
+    return frame.write_json() if frame.height else "[]"
+
+
+def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
+    """The ASGI app; `app.state.simulator` exposes the simulated instances to tests."""
+    simulator = DsmrSimulator(config)
+
+    def guarded(handler):  # type: ignore[no-untyped-def]
+        async def endpoint(request: Request) -> Response:
+            try:
+                model = simulator.authenticate(request.path_params["instance"], dict(request.headers))
+                return await handler(request, model)
+            except ApiError as err:
+                return JSONResponse(err.body, status_code=err.status)
+
+        return endpoint
+
+    async def readings(request: Request, model: MeterModel) -> Response:
+        if request.method == "POST":
+            if request.headers.get("content-type", "").startswith("application/json"):
+                data = await request.json()
+            else:
+                data = {k: str(v) for k, v in (await request.form()).items()}
+            return JSONResponse(simulator.post_reading(model, data), status_code=201)
+        count, page = simulator.reading_page(model, dict(request.query_params))
+        return Response(_page_body(request, count, _results_json(page)), media_type="application/json")
+
+    def listing(fetch):  # type: ignore[no-untyped-def]
+        async def handler(request: Request, model: MeterModel) -> Response:
+            params = dict(request.query_params)
+            rows = fetch(model, params)
+            offset, limit = _paging(params)
+            page = rows.slice(offset, limit)
+            return Response(_page_body(request, rows.height, _results_json(page)), media_type="application/json")
+
+        return handler
+
+    async def today(request: Request, model: MeterModel) -> Response:
+        return JSONResponse(simulator.today(model))
+
+    prefix = "/{instance}/api/v2"
+    app = Starlette(
+        routes=[
+            Route(f"{prefix}/datalogger/dsmrreading", guarded(readings), methods=["GET", "POST"]),
+            Route(f"{prefix}/statistics/hour", guarded(listing(simulator.hour_stats))),
+            Route(f"{prefix}/statistics/day", guarded(listing(simulator.day_stats))),
+            Route(f"{prefix}/consumption/today", guarded(today)),
+        ]
+    )
+    app.state.simulator = simulator
+    return app

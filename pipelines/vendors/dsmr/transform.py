@@ -1,0 +1,123 @@
+"""DSMR-reader pages to landing frames: offsets to UTC, decimal strings to exact decimals.
+
+Everything is a polars expression over whole pages; nothing loops per row.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+KWH = pl.Decimal(12, 3)
+MONEY = pl.Decimal(12, 2)
+TENTHS = pl.Decimal(6, 1)
+
+READING_DECIMALS = (
+    "electricity_delivered_1",
+    "electricity_delivered_2",
+    "electricity_returned_1",
+    "electricity_returned_2",
+    "electricity_currently_delivered",
+    "electricity_currently_returned",
+    *[f"phase_currently_{d}_l{i}" for d in ("delivered", "returned") for i in (1, 2, 3)],
+)
+PHASE_VOLTAGES = tuple(f"phase_voltage_l{i}" for i in (1, 2, 3))
+PHASE_CURRENTS = tuple(f"phase_power_current_l{i}" for i in (1, 2, 3))
+RAW_READING_SCHEMA = {
+    "id": pl.Int64,
+    "timestamp": pl.String,
+    **{name: pl.String for name in READING_DECIMALS + PHASE_VOLTAGES},
+    **{name: pl.Int64 for name in PHASE_CURRENTS},
+    "extra_device_timestamp": pl.String,
+    "extra_device_delivered": pl.String,
+}
+ENERGY_FIELDS = ("electricity1", "electricity2", "electricity1_returned", "electricity2_returned", "gas")
+COST_FIELDS = ("electricity1_cost", "electricity2_cost", "gas_cost", "fixed_cost", "total_cost")
+TEMPERATURE_FIELDS = ("lowest_temperature", "highest_temperature", "average_temperature")
+RAW_HOUR_SCHEMA = {"id": pl.Int64, "hour_start": pl.String, **{f: pl.String for f in ENERGY_FIELDS}}
+RAW_DAY_SCHEMA = {
+    "id": pl.Int64,
+    "day": pl.String,
+    **{f: pl.String for f in ENERGY_FIELDS + COST_FIELDS + TEMPERATURE_FIELDS},
+}
+
+
+def parse_instant(column: str) -> pl.Expr:
+    """ISO 8601 with an offset (`+01:00`, `+01`, `Z`) to a UTC instant; unreadable -> null."""
+    text = pl.col(column).str.strip_chars().str.replace(r"Z$", "+00:00").str.replace(r"([+-]\d\d)$", "${1}:00")
+    return text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False)
+
+
+def exact(column: str, dtype: pl.Decimal = KWH) -> pl.Expr:
+    """A decimal string to an exact decimal; unreadable -> null (validation then quarantines)."""
+    return pl.col(column).str.strip_chars().cast(dtype, strict=False)
+
+
+def readings_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    raw = (
+        pl.from_dicts(results, schema=RAW_READING_SCHEMA, strict=False)
+        if results
+        else pl.DataFrame(schema=RAW_READING_SCHEMA)
+    )
+    return raw.select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("reading_id"),
+        parse_instant("timestamp").alias("measured_at"),
+        *[exact(name).alias(name) for name in READING_DECIMALS],
+        *[exact(name, TENTHS).alias(name) for name in PHASE_VOLTAGES],
+        *PHASE_CURRENTS,
+        parse_instant("extra_device_timestamp").alias("gas_measured_at"),
+        exact("extra_device_delivered").alias("gas_delivered"),
+        pl.col("timestamp").alias("timestamp_raw"),
+    )
+
+
+def hour_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    raw = (
+        pl.from_dicts(results, schema=RAW_HOUR_SCHEMA, strict=False)
+        if results
+        else pl.DataFrame(schema=RAW_HOUR_SCHEMA)
+    )
+    return raw.select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("stat_id"),
+        *[exact(name).alias(name) for name in ENERGY_FIELDS],
+        parse_instant("hour_start").alias("hour_start"),
+        pl.col("hour_start").alias("hour_start_raw"),
+    )
+
+
+def day_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    raw = (
+        pl.from_dicts(results, schema=RAW_DAY_SCHEMA, strict=False) if results else pl.DataFrame(schema=RAW_DAY_SCHEMA)
+    )
+    return raw.select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("stat_id"),
+        *[exact(name).alias(name) for name in ENERGY_FIELDS],
+        pl.col("day").str.to_date("%Y-%m-%d", strict=False).alias("day"),
+        *[exact(name, MONEY).alias(name) for name in COST_FIELDS],
+        *[exact(name, TENTHS).alias(name) for name in TEMPERATURE_FIELDS],
+    )
+
+
+def consumption_today_frame(body: dict, instance: str) -> pl.DataFrame:
+    """`consumption/today` gives floats: their shortest text is the decimal DSMR-reader rounded."""
+
+    def text(name: str) -> str | None:
+        value = body.get(name)
+        return None if value is None else str(Decimal(repr(value)) if isinstance(value, float) else value)
+
+    energies = {name: text(name) for name in ENERGY_FIELDS}
+    costs = {name: text(name) for name in COST_FIELDS if name != "fixed_cost"}
+    frame = pl.DataFrame(
+        {"instance": [instance], "day": [body.get("day")], **{k: [v] for k, v in (energies | costs).items()}},
+        schema_overrides={k: pl.String for k in energies | costs},
+    )
+    return frame.select(
+        "instance",
+        pl.col("day").str.to_date("%Y-%m-%d", strict=False),
+        *[exact(name).alias(name) for name in ENERGY_FIELDS],
+        *[exact(name, MONEY).alias(name) for name in costs],
+    )

@@ -1,0 +1,251 @@
+"""DSMR-reader client and landing over real HTTP: paging, boundaries, zones and DST, auth, POST,
+exact decimals, the cursor mode and injected faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+
+from pipelines.cursors import read_cursor
+from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
+from pipelines.vendors.dsmr.assets import land_day_statistics, land_hour_statistics, land_readings, land_recent_readings
+from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance, instances_from_env
+from pipelines.vendors.dsmr.simulator import DEFAULT_ENV, DEFAULT_INSTANCES, DsmrSimulatorConfig, SimInstance
+
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+HOME, CABIN, FLAT = DEFAULT_INSTANCES
+PER_DAY = 24 * 360
+
+
+def make_client(server, sim: SimInstance, *, limit: int = 2000, timeout_s: float = 30.0, **kwargs) -> DsmrClient:
+    instance = DsmrInstance(
+        sim.name, f"{server.url}/{sim.name}", kwargs.pop("key", sim.api_key), sim.timezone, **kwargs
+    )
+    retry = RetryPolicy(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.2)
+    return DsmrClient(instance, timeout_s=timeout_s, retry=retry, page_limit=limit)
+
+
+def landed(data_dir: Path, dataset: str, day: str, zone: str = "landing") -> pl.DataFrame:
+    return pl.read_parquet(data_dir / zone / "dsmr" / dataset / f"date={day}" / "*.parquet")
+
+
+def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
+    columns = [c for c in frame.columns if c != "_extracted_at"]
+    return frame.select(columns).sort(columns)
+
+
+@pytest.fixture
+def server(start_simulator):
+    return start_simulator("dsmr", DsmrSimulatorConfig(now=NOW))
+
+
+def test_drf_pages_and_keyset_paging_with_a_count_not_multiple_of_the_page(server) -> None:
+    headers = {"X-AUTHKEY": HOME.api_key}
+    url = f"{server.url}/home/api/v2/datalogger/dsmrreading"
+    first = httpx.get(url, headers=headers, params={"timestamp__gte": "2026-11-20 11:00:00"}).json()
+    assert len(first["results"]) == 25  # DRF's default limit
+    assert first["next"].startswith(f"{server.url}/home/api/v2/datalogger/dsmrreading?") and first["previous"] is None
+    assert first["results"][0]["timestamp"] == "2026-11-20T11:00:00+01:00"  # local time with its offset
+    assert first["results"][0]["electricity_delivered_1"].count(".") == 1
+    assert len(first["results"][0]["electricity_delivered_1"].split(".")[1]) == 3
+
+    start = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    with make_client(server, HOME, limit=7) as client:
+        pages = list(client.reading_pages(start, start + timedelta(hours=1)))
+    frame = pl.concat(pages)
+    assert frame.height == 360 and 360 % 7 != 0
+    assert frame["reading_id"].is_unique().all()
+    assert frame["measured_at"].min() == start
+    assert frame["measured_at"].max() == start + timedelta(seconds=3590)
+    assert frame["measured_at"].is_sorted()
+
+    with make_client(server, HOME, limit=7) as client:
+        hours = pl.concat(list(client.hour_statistics(date(2026, 11, 20))))
+        long_day = pl.concat(list(client.hour_statistics(date(2026, 10, 25))))
+        short_day = pl.concat(list(client.hour_statistics(date(2026, 3, 29))))
+    assert hours.height == 24 and hours["stat_id"].is_unique().all()
+    assert hours["hour_start"].min() == datetime(2026, 11, 19, 23, tzinfo=UTC)  # local midnight
+    assert (long_day.height, short_day.height) == (25, 23)
+
+
+def test_a_reading_on_the_partition_boundary_lands_once(server, data_dir: Path) -> None:
+    midnight = datetime(2026, 11, 20, tzinfo=UTC)  # HOME reads on whole 10 s: one reading at 00:00:00Z
+    for day in ("2026-11-19", "2026-11-20"):
+        land_readings([make_client(server, HOME, limit=1000)], day)
+    before, on = landed(data_dir, "readings", "2026-11-19"), landed(data_dir, "readings", "2026-11-20")
+    assert before.height == on.height == PER_DAY
+    assert on["measured_at"].min() == midnight and before["measured_at"].max() == midnight - timedelta(seconds=10)
+    both = pl.concat([before, on])
+    assert both["reading_id"].is_unique().all()
+    assert both.filter(pl.col("measured_at") == midnight).height == 1
+
+
+@pytest.mark.parametrize(
+    ("sim", "day"),
+    [
+        (HOME, "2026-03-29"),  # Amsterdam springs forward: a local day of 23 hours
+        (HOME, "2026-10-25"),  # and falls back: 25 hours, 02:00-03:00 twice
+        (CABIN, "2026-11-01"),  # St. John's, UTC-02:30 -> -03:30
+        (FLAT, "2026-10-25"),  # London: +01:00 then Z
+    ],
+)
+def test_any_offset_and_dst_day_lands_exactly_one_utc_day(server, data_dir: Path, sim: SimInstance, day: str) -> None:
+    result = land_readings([make_client(server, sim, limit=500)], day)
+    frame = landed(data_dir, "readings", day)
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    assert result.landed_rows == frame.height == PER_DAY
+    assert frame["reading_id"].is_unique().all()
+    assert frame["measured_at"].min() == start + timedelta(seconds=sim.phase_s)
+    assert frame["measured_at"].max() < start + timedelta(days=1)
+
+
+def test_the_repeated_autumn_hour_pages_forward_even_with_small_pages(server) -> None:
+    # 00:00-02:00Z is 02:00-03:00 local twice; the server reads that wall time as its first pass.
+    start = datetime(2026, 10, 25, tzinfo=UTC)
+    with make_client(server, HOME, limit=100) as client:
+        frame = pl.concat(list(client.reading_pages(start, start + timedelta(hours=2))))
+    assert frame.height == 720 and frame["reading_id"].is_unique().all()
+    assert set(frame["timestamp_raw"].str.slice(19).unique()) == {"+02:00", "+01:00"}
+
+
+def test_wrong_key_names_the_instance_and_never_shows_the_key(server, caplog) -> None:
+    secret = "wrong-secret-key-5c2d91"
+    caplog.set_level(logging.DEBUG)
+    with make_client(server, CABIN, key=secret) as client, pytest.raises(VendorRequestError) as err:
+        list(client.reading_pages(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)))
+    message = str(err.value)
+    assert "dsmr" in message and "cabin" in message and "403" in message and "Invalid API key" in message
+    assert secret not in message and secret not in caplog.text and secret not in repr(client.instance)
+
+
+def test_token_header_is_accepted_and_a_disabled_api_is_refused(start_simulator) -> None:
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW))
+    with make_client(server, FLAT, auth="token") as client:
+        count, latest = client.latest_reading()
+    assert count > 0 and latest == NOW - timedelta(seconds=3)
+    server.app.state.simulator.config.api_enabled = False
+    with make_client(server, FLAT) as client, pytest.raises(VendorRequestError, match="API is disabled"):
+        client.latest_reading()
+
+
+def test_posted_reading_is_created_and_lands_with_exact_decimals(server, data_dir: Path) -> None:
+    url = f"{server.url}/home/api/v2/datalogger/dsmrreading"
+    reading = {
+        "timestamp": "2026-11-21T12:00:05+01",
+        "electricity_currently_delivered": "1.5",
+        "electricity_currently_returned": "0.025",
+        "electricity_delivered_1": "20000.001",
+        "electricity_delivered_2": "30000",
+        "electricity_returned_1": "0",
+        "electricity_returned_2": "0",
+    }
+    created = httpx.post(url, headers={"X-AUTHKEY": HOME.api_key}, data=reading)
+    assert created.status_code == 201
+    assert created.json()["electricity_delivered_1"] == "20000.001"
+    assert created.json()["timestamp"] == "2026-11-21T12:00:05+01:00"
+    missing = httpx.post(url, headers={"X-AUTHKEY": HOME.api_key}, data={"timestamp": reading["timestamp"]})
+    assert missing.status_code == 400
+    assert missing.json()["electricity_delivered_1"] == ["This field is required."]
+    denied = httpx.post(url, data=reading)
+    assert denied.status_code == 403 and "detail" in denied.json()
+
+    land_readings([make_client(server, HOME)], "2026-11-21")
+    frame = landed(data_dir, "readings", "2026-11-21")
+    assert frame.height == PER_DAY + 1
+    posted = frame.filter(pl.col("reading_id") == created.json()["id"])
+    assert posted["electricity_delivered_1"].dtype == pl.Decimal(12, 3)
+    assert posted["electricity_delivered_1"][0] == Decimal("20000.001")
+    assert posted["electricity_currently_returned"][0] == Decimal("0.025")
+
+
+def test_incremental_run_lands_only_new_readings(start_simulator, data_dir: Path) -> None:
+    t1 = datetime(2026, 11, 20, 6, tzinfo=UTC)
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=t1, instances=(HOME, CABIN)))
+    sim = server.app.state.simulator
+
+    def run(now: datetime) -> int:
+        new_rows, _ = land_recent_readings([make_client(server, HOME), make_client(server, CABIN)], now)
+        return new_rows
+
+    # HOME reads at :00, :10.. from midnight on: 6 h -> 2161 readings; CABIN at :03 -> 2160.
+    assert run(t1) == 2161 + 2160
+    assert read_cursor("dsmr", "readings_home")["last_measured_at"] == t1.isoformat()
+    sim.config.now = t2 = t1 + timedelta(hours=2)
+    assert run(t2) == 2 * 720
+    assert run(t2) == 0
+    day = landed(data_dir, "readings", "2026-11-20")
+    assert day.height == 2881 + 2880
+    assert day.select("instance", "reading_id").is_unique().all()
+
+    # New readings across midnight land in both days, still once each.
+    sim.config.now = t3 = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)
+    assert run(t3) == 2 * (16 * 360 + 180)
+    assert landed(data_dir, "readings", "2026-11-20").height == 2 * PER_DAY
+    assert landed(data_dir, "readings", "2026-11-21").height == 181 + 180
+    full = land_readings([make_client(server, HOME), make_client(server, CABIN)], "2026-11-20")
+    assert full.landed_rows == 2 * PER_DAY  # the partition run agrees with the cursor runs
+
+
+def test_twenty_percent_faults_land_the_same_rows(start_simulator, data_dir: Path) -> None:
+    day = "2026-11-19"
+    clean = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW))
+    sims = (HOME, FLAT)
+    land_readings([make_client(clean, s, limit=1000) for s in sims], day)
+    land_hour_statistics([make_client(clean, s, limit=10) for s in sims], day)
+    land_day_statistics([make_client(clean, s) for s in sims], day)
+    expected = {d: rows_of(landed(data_dir, d, day)) for d in ("readings", "hour_statistics", "day_statistics")}
+    assert expected["hour_statistics"].height == 48 and expected["day_statistics"].height == 2
+
+    faults = FaultConfig(rate=0.2, kinds=FAULT_KINDS, seed=13, slow_s=1.0)
+    faulty = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW), faults=faults)
+    land_readings([make_client(faulty, s, limit=1000, timeout_s=0.5) for s in sims], day)
+    land_hour_statistics([make_client(faulty, s, limit=10, timeout_s=0.5) for s in sims], day)
+    land_day_statistics([make_client(faulty, s, timeout_s=0.5) for s in sims], day)
+    assert sum(faulty.faults.injected.values()) >= 3
+    for dataset, frame in expected.items():
+        assert rows_of(landed(data_dir, dataset, day)).equals(frame), dataset
+
+
+def test_instances_come_from_one_json_setting_and_keys_from_named_variables() -> None:
+    instances = instances_from_env(DEFAULT_ENV["DSMR_INSTANCES"], DEFAULT_ENV)
+    assert [(i.name, i.timezone) for i in instances] == [(s.name, s.timezone) for s in DEFAULT_INSTANCES]
+    assert instances[0].api_key == HOME.api_key and HOME.api_key not in repr(instances[0])
+    spec = json.dumps([{"name": "attic", "base_url": "http://meter.local"}])
+    with pytest.raises(ValueError, match="DSMR_ATTIC_API_KEY"):
+        instances_from_env(spec, {})
+    attic = instances_from_env(spec, {"DSMR_ATTIC_API_KEY": "k"})[0]
+    assert attic.timezone == "Europe/Amsterdam" and attic.auth == "x-authkey"
+
+
+def test_malformed_readings_go_to_quarantine_with_reasons(start_simulator, data_dir: Path) -> None:
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW, malformed=True))
+    result = land_readings([make_client(server, HOME, limit=1000)], "2026-11-18")
+    held = landed(data_dir, "readings", "2026-11-18", zone="quarantine")
+    assert result.quarantined_rows == held.height > 0
+    assert result.landed_rows + result.quarantined_rows == PER_DAY
+    reasons = held["reason"].unique().sort().to_list()
+    assert reasons == [
+        "DsmrReading: electricity_delivered_1 failed not_nullable",
+        "DsmrReading: measured_at failed not_nullable",
+    ]
+    assert held.filter(pl.col("reason").str.contains("measured_at"))["record"].str.contains("2026-13-45").all()
+    assert set(held["_source"]) == {"api/v2/datalogger/dsmrreading"}
+
+
+def test_statistics_of_a_day_not_yet_generated_land_empty_with_a_warning(start_simulator, data_dir, caplog) -> None:
+    # At 04:00Z Amsterdam's 2026-11-22 is ready (local midnight + 2 h), St. John's (05:30Z) is not.
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=datetime(2026, 11, 23, 4, tzinfo=UTC)))
+    caplog.set_level(logging.WARNING)
+    clients = [make_client(server, HOME), make_client(server, CABIN)]
+    result = land_day_statistics(clients, "2026-11-22")
+    assert result.landed_rows == 1
+    assert landed(data_dir, "day_statistics", "2026-11-22")["instance"].to_list() == ["home"]
+    assert "day statistics 2026-11-22: none yet on instance cabin" in caplog.text
