@@ -13,9 +13,10 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
+from pipelines.vendors.primayer.assets import PrimayerResource, primayer_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets]
+extraction_assets = [*baxo_assets, *primayer_assets]
 
 partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
 snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
@@ -39,6 +40,12 @@ def resources() -> dict[str, object]:
             base_url=EnvVar("BAXO_BASE_URL"),
             username=EnvVar("BAXO_USERNAME"),
             password=EnvVar("BAXO_PASSWORD"),
+        ),
+        "primayer": PrimayerResource(
+            base_url=EnvVar("PRIMAYER_BASE_URL"),
+            token=EnvVar("PRIMAYER_TOKEN"),
+            serials=EnvVar("PRIMAYER_SERIALS"),
+            timezone=EnvVar("PRIMAYER_TIMEZONE"),
         ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from pipelines.http import RetryPolicy
-from pipelines.landing import LandingResult, PartitionWriter
+from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window
 from pipelines.validation import quarantine_frame
@@ -49,6 +49,19 @@ from pipelines.vendors.primayer.schemas import (
 )
 
 GROUP = "primayer"
+for _dataset, _schema in {
+    "logger_epochs": PrimayerEpoch,
+    "histogram_bins": PrimayerHistogramBin,
+    "histogram_stats": PrimayerHistogramStat,
+    "logger_info": PrimayerInfo,
+    "logger_signals": PrimayerSignal,
+    "group_summaries": PrimayerGroupSummary,
+    "group_leaks": PrimayerLeak,
+    "group_audio": PrimayerAudioClip,
+    "logger_report": PrimayerLoggerReport,
+    "dma_report": PrimayerDmaReport,
+}.items():
+    register_dataset(VENDOR, _dataset, _schema)
 LOGGER_REPORT_COLUMNS = {
     "serial": pl.String,
     "name": pl.String,
@@ -138,7 +151,7 @@ def land_loggers(client: PrimayerClient, fleet: FleetSettings, partition_key: st
             epochs = transform.epochs_frame(client.logger(serial, begin, stop), fleet.timezone)
             epochs = epochs.filter(transform.in_window("measured_at", start, end))
             epochs_out.write(transform.epoch_readings(epochs))
-            histograms = transform.histograms_frame(epochs.drop_nulls("measured_at"), fleet.timezone)
+            histograms = transform.histograms_frame(epochs, fleet.timezone)
             good, bad = transform.split_histograms(histograms.filter(transform.in_window("histogram_at", start, end)))
             bins_out.quarantine(bad)
             long = transform.histogram_bins(good)
