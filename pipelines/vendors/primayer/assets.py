@@ -150,7 +150,7 @@ def land_loggers(client: PrimayerClient, fleet: FleetSettings, partition_key: st
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
             epochs = transform.epochs_frame(client.logger(serial, begin, stop), fleet.timezone)
             epochs = epochs.filter(transform.in_window("measured_at", start, end))
-            epochs_out.write(transform.epoch_readings(epochs))
+            epochs_out.write(_unparsable_to_quarantine(transform.epoch_readings(epochs), epochs_out))
             histograms = transform.histograms_frame(epochs, fleet.timezone)
             good, bad = transform.split_histograms(histograms.filter(transform.in_window("histogram_at", start, end)))
             bins_out.quarantine(bad)
@@ -160,13 +160,24 @@ def land_loggers(client: PrimayerClient, fleet: FleetSettings, partition_key: st
     return [epochs_out.result, bins_out.result, stats_out.result]
 
 
+def _unparsable_to_quarantine(frame: pl.DataFrame, writer: PartitionWriter) -> pl.DataFrame:
+    """Rows whose local time could not be read (or does not exist in the zone) are held back.
+
+    The service's answer spans more than the UTC day, so such a row may be held back by the
+    neighbouring partition too: its time is unknown, so is its day."""
+    good, bad = transform.split_reasons(frame, (pl.col("measured_at").is_null(), "unparsable timestamp"))
+    writer.quarantine(bad)
+    return good
+
+
 def land_logger_info(client: PrimayerClient, fleet: FleetSettings, partition_key: str) -> LandingResult:
     start, end = day_window(partition_key)
     begin, stop = request_dates(partition_key, fleet.timezone)
     with client, PartitionWriter(VENDOR, "logger_info", partition_key, PrimayerInfo, "logger/info") as writer:
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
             info = transform.info_frame(client.logger_info(serial, begin, stop), fleet.timezone)
-            writer.write(info.filter(transform.in_window("measured_at", start, end)))
+            info = info.filter(transform.in_window("measured_at", start, end))
+            writer.write(_unparsable_to_quarantine(info, writer))
     return writer.result
 
 
@@ -176,7 +187,8 @@ def land_signals(client: PrimayerClient, fleet: FleetSettings, partition_key: st
     with client, PartitionWriter(VENDOR, "logger_signals", partition_key, PrimayerSignal, "logger/signal") as writer:
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
             signals = transform.signals_frame(client.signal(serial, begin, stop), fleet.timezone)
-            writer.write(signals.filter(transform.in_window("measured_at", start, end)))
+            signals = signals.filter(transform.in_window("measured_at", start, end))
+            writer.write(_unparsable_to_quarantine(signals, writer))
     return writer.result
 
 
