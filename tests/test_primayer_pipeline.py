@@ -94,8 +94,9 @@ def test_dagster_and_dbt_build_the_marts_idempotently(start_simulator, data_dir:
             )
             units = dict(con.execute("select metric, any_value(unit) from fct_reading group by 1").fetchall())
             leaks = con.execute(
-                "select fct_leak.group_id, fct_leak.group_name, detected_on, l.native_id, r.native_id, distance_from_left_m, "
-                "group_leak_count from fct_leak join dim_device l on left_device_key = l.device_key "
+                "select fct_leak.group_id, fct_leak.group_name, detected_on, l.native_id, r.native_id, "
+                "distance_from_left_m, group_leak_count from fct_leak "
+                "join dim_device l on left_device_key = l.device_key "
                 "join dim_device r on right_device_key = r.device_key order by 3, 1"
             ).fetchall()
             flagged = con.execute(

@@ -13,9 +13,10 @@ partition. Group results and reports are asked for the partition's date itself.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+import pandera.polars as pa
 import polars as pl
 from dagster import (
     AssetCheckResult,
@@ -31,7 +32,6 @@ from pipelines.http import RetryPolicy
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window
-from pipelines.validation import quarantine_frame
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.audio import DEFAULT_SAMPLE_RATE_HZ, WavPartition, clip_statistics, decode_clips
 from pipelines.vendors.primayer.client import VENDOR, PrimayerClient
@@ -231,7 +231,10 @@ def _land_audio(
     paths = [wavs.write(name, samples, fleet.audio_sample_rate_hz) for name, samples in zip(names, audio, strict=True)]
     stats = clip_statistics(audio, fleet.audio_sample_rate_hz)
     writer.write(
-        pl.concat([good.drop("_clip"), stats, pl.DataFrame({"wav_path": paths}, schema={"wav_path": pl.String})], how="horizontal")
+        pl.concat(
+            [good.drop("_clip"), stats, pl.DataFrame({"wav_path": paths}, schema={"wav_path": pl.String})],
+            how="horizontal",
+        )
     )
 
 
@@ -249,7 +252,9 @@ def land_reports(client: PrimayerClient, fleet: FleetSettings, partition_key: st
     ]
 
 
-def _land_report(dataset: str, partition_key: str, frame: pl.DataFrame, schema, source: str) -> LandingResult:  # noqa: ANN001
+def _land_report(
+    dataset: str, partition_key: str, frame: pl.DataFrame, schema: type[pa.DataFrameModel], source: str
+) -> LandingResult:
     with PartitionWriter(VENDOR, dataset, partition_key, schema, source) as writer:
         if frame.width and "serial" in frame.columns:
             good, bad = transform.split_reasons(frame, (pl.col("serial").is_null(), "no serial"))
@@ -265,7 +270,10 @@ def _key(dataset: str) -> AssetKey:
 
 
 def _specs(*datasets: str, deps: tuple[str, ...] = ()) -> list[AssetSpec]:
-    return [AssetSpec(_key(d), group_name=GROUP, kinds={"python", "parquet"}, deps=[_key(x) for x in deps]) for d in datasets]
+    return [
+        AssetSpec(_key(d), group_name=GROUP, kinds={"python", "parquet"}, deps=[_key(x) for x in deps])
+        for d in datasets
+    ]
 
 
 def _results(results: list[LandingResult]) -> Iterator[MaterializeResult]:
@@ -288,7 +296,9 @@ def _checks(*datasets: str) -> list:
 
 def _log(context: AssetExecutionContext, results: list[LandingResult]) -> None:
     for r in results:
-        context.log.info(f"primayer {r.dataset} {r.partition_date}: {r.landed_rows} landed, {r.quarantined_rows} quarantined")
+        context.log.info(
+            f"primayer {r.dataset} {r.partition_date}: {r.landed_rows} landed, {r.quarantined_rows} quarantined"
+        )
 
 
 GROUP_DATASETS = ("group_summaries", "group_leaks", "group_audio")
@@ -341,9 +351,7 @@ def primayer_logger_info(context: AssetExecutionContext, primayer: PrimayerResou
     check_specs=_checks("logger_signals"),
     partitions_def=daily_partitions,
 )
-def primayer_logger_signals(
-    context: AssetExecutionContext, primayer: PrimayerResource
-) -> Iterator[MaterializeResult]:
+def primayer_logger_signals(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Mobile signal strength of every logger for one UTC day."""
     results = [land_signals(primayer.client(), primayer.fleet(), context.partition_key)]
     _log(context, results)

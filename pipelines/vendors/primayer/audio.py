@@ -55,7 +55,11 @@ def decode_clips(clips: list[dict], group_id: int) -> DecodedClips:
     good_rows, bad_rows, audio = [], [], []
     for clip in clips:
         samples, reason = _samples(clip.get("audio"))
-        row = {"group_id": group_id, "serial": _text(clip.get("logger")), "timestamp_local": _text(clip.get("timestamp"))}
+        row = {
+            "group_id": group_id,
+            "serial": _text(clip.get("logger")),
+            "timestamp_local": _text(clip.get("timestamp")),
+        }
         if samples is None:
             shown = clip.get("audio")
             shown = shown[:20] if isinstance(shown, list | str) else shown

@@ -134,4 +134,3 @@ class PrimayerDmaReport(pa.DataFrameModel):
     class Config:
         strict = False
         coerce = True
-

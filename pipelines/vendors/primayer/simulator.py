@@ -22,11 +22,12 @@ Data is a pure function of (seed, serial, time), so any date can be served.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import io
-import csv
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -271,8 +272,12 @@ class PrimayerSimulator:
         strength = (20 + np.floor(70 * u)).astype(int)
         stamps = local_strings(t, self.config.timezone)
         signals = [
-            {"name": "EE", "signal": f"{strength[i]}%", "type": "NB-IoT" if logger.index % 2 else "LTE-M",
-             "timestamp": stamps[i]}
+            {
+                "name": "EE",
+                "signal": f"{strength[i]}%",
+                "type": "NB-IoT" if logger.index % 2 else "LTE-M",
+                "timestamp": stamps[i],
+            }
             for i in range(len(t))
         ]
         if self.config.malformed and signals:
@@ -298,7 +303,11 @@ class PrimayerSimulator:
         out = []
         for left, right, distance in group_leaks(self.config, self.loggers, gid):
             u = unit_noise(self.config.seed, f"{left.serial}:{right.serial}:leak", np.array([midnight]))[0]
-            ids = (int(left.serial), int(right.serial)) if self.config.leak_ids_as_numbers else (left.serial, right.serial)
+            ids = (
+                (int(left.serial), int(right.serial))
+                if self.config.leak_ids_as_numbers
+                else (left.serial, right.serial)
+            )
             out.append(
                 {
                     "left": ids[0],
@@ -343,13 +352,33 @@ class PrimayerSimulator:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(
-            ["Serial", "Name", "Group Id", "Group Name", "Latitude", "Longitude", "Battery (%)", "Status",
-             "Last Upload", "Firmware"]
+            [
+                "Serial",
+                "Name",
+                "Group Id",
+                "Group Name",
+                "Latitude",
+                "Longitude",
+                "Battery (%)",
+                "Status",
+                "Last Upload",
+                "Firmware",
+            ]
         )
         for lg in self.loggers:
             writer.writerow(
-                [lg.serial, f"Phocus {lg.serial}", lg.group_id, GROUP_NAMES[(lg.group_id - 1001) % 3],
-                 lg.latitude, lg.longitude, self.battery(lg, last)[0], "Active", stamp, "4.2.1"]
+                [
+                    lg.serial,
+                    f"Phocus {lg.serial}",
+                    lg.group_id,
+                    GROUP_NAMES[(lg.group_id - 1001) % 3],
+                    lg.latitude,
+                    lg.longitude,
+                    self.battery(lg, last)[0],
+                    "Active",
+                    stamp,
+                    "4.2.1",
+                ]
             )
         return buffer.getvalue()
 
@@ -363,8 +392,17 @@ class PrimayerSimulator:
         for gid in self.group_ids():
             members = [lg for lg in self.loggers if lg.group_id == gid]
             leaking = sum(lg.leaking for lg in members)
-            writer.writerow([f"DMA {GROUP_NAMES[(gid - 1001) % 3]}", len(members), leaking, len(members) - leaking,
-                             begin, end, "South West"])
+            writer.writerow(
+                [
+                    f"DMA {GROUP_NAMES[(gid - 1001) % 3]}",
+                    len(members),
+                    leaking,
+                    len(members) - leaking,
+                    begin,
+                    end,
+                    "South West",
+                ]
+            )
         return buffer.getvalue()
 
 
@@ -372,7 +410,7 @@ def create_app(config: PrimayerSimulatorConfig | None = None) -> Starlette:
     """The ASGI app; `app.state.simulator` exposes the simulated account to tests."""
     simulator = PrimayerSimulator(config)
 
-    def endpoint(method, csv_body: bool = False):  # noqa: ANN001, ANN202 - route factory
+    def endpoint(method: Callable[..., object], csv_body: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             params = dict(request.path_params)
             path = request.url.path

@@ -24,17 +24,13 @@ LEAK_MAX_SPREAD = 0.25
 def parse_local(column: str) -> pl.Expr:
     """A zone-less local time string to a naive datetime; null when unparsable."""
     text = pl.col(column).str.strip_chars()
-    return pl.coalesce(
-        [text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True) for fmt in TIME_FORMATS]
-    )
+    return pl.coalesce([text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True) for fmt in TIME_FORMATS])
 
 
 def local_to_utc(local: pl.Expr, zone: str, by: list[str]) -> pl.Expr:
     """Read naive local times in `zone`; in the repeated hour of a DST change the second
     occurrence of a time within `by` is the later instant. Times that do not exist become null."""
-    ambiguous = (
-        pl.when(local.cum_count().over([*by, local]) > 1).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    )
+    ambiguous = pl.when(local.cum_count().over([*by, local]) > 1).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
     return local.dt.replace_time_zone(zone, ambiguous=ambiguous, non_existent="null").dt.convert_time_zone("UTC")
 
 
