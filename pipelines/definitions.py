@@ -17,9 +17,10 @@ from dagster_dbt import DbtCliResource
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
 from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_assets, dsmr_readings_recent
 from pipelines.vendors.encloud.assets import EncloudResource, encloud_assets
+from pipelines.vendors.primayer.assets import PrimayerResource, primayer_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets, *dsmr_assets, *encloud_assets]
+extraction_assets = [*baxo_assets, *dsmr_assets, *encloud_assets, *primayer_assets]
 
 partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
 snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
@@ -58,6 +59,12 @@ def resources() -> dict[str, object]:
             api_key=EnvVar("ENCLOUD_API_KEY"),
             sensor_keys=os.environ.get("ENCLOUD_KEYS", EncloudResource.model_fields["sensor_keys"].default),
             customer_ids=os.environ.get("ENCLOUD_CUSTOMER_IDS", ""),
+        ),
+        "primayer": PrimayerResource(
+            base_url=EnvVar("PRIMAYER_BASE_URL"),
+            token=EnvVar("PRIMAYER_TOKEN"),
+            serials=EnvVar("PRIMAYER_SERIALS"),
+            timezone=EnvVar("PRIMAYER_TIMEZONE"),
         ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

@@ -15,6 +15,7 @@ VENDOR_SIMULATORS = {
     "baxo": "pipelines.vendors.baxo.simulator",
     "dsmr": "pipelines.vendors.dsmr.simulator",
     "encloud": "pipelines.vendors.encloud.simulator",
+    "primayer": "pipelines.vendors.primayer.simulator",
 }
 
 

@@ -1,17 +1,30 @@
--- Leak findings. Primayer's Enigma groups fill this mart; BAXO has none, so it starts empty
--- with its contract's columns and types.
-with final as (
+-- Leak findings of leak-logger groups, one row per finding and report date. Each vendor with
+-- leak findings adds its int_<vendor>__leaks model to the list.
+{% set vendor_models = ['int_primayer__leaks'] %}
+
+with leaks as (
+    {% for model in vendor_models %}
     select
-        cast(null as varchar) as leak_key,
-        cast(null as varchar) as vendor,
-        cast(null as varchar) as group_id,
-        cast(null as varchar) as group_name,
-        cast(null as date) as detected_on,
-        cast(null as varchar) as left_device_key,
-        cast(null as varchar) as right_device_key,
-        cast(null as double) as distance_from_left_m,
-        cast(null as double) as confidence
-    where false
+        leak_key, vendor, group_id, group_name, detected_on, left_device_key, right_device_key,
+        distance_from_left_m, confidence, group_leak_count
+    from {{ ref(model) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+final as (
+    select
+        leak_key,
+        vendor,
+        group_id,
+        group_name,
+        detected_on,
+        left_device_key,
+        right_device_key,
+        distance_from_left_m,
+        confidence,
+        group_leak_count
+    from leaks
 )
 
 select * from final

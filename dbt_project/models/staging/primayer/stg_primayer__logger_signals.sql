@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('primayer', 'logger_signals') }}
+),
+
+renamed as (
+    select
+        serial,
+        cast(measured_at as timestamptz) as measured_at,
+        network_name,
+        network_type,
+        signal_raw,
+        signal_pct,
+        cast("date" as date) as partition_date
+    from source
+)
+
+select * from renamed

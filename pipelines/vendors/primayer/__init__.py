@@ -1,0 +1,1 @@
+"""Primayer Phocus/Enigma leak loggers: epochs with noise histograms, signal, Enigma groups, audio, reports."""
