@@ -13,6 +13,7 @@ from typing import Any
 
 VENDOR_SIMULATORS = {
     "baxo": "pipelines.vendors.baxo.simulator",
+    "bagtower": "pipelines.vendors.bagtower.simulator",
 }
 
 
