@@ -12,10 +12,11 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
+from pipelines.vendors.bagtower.assets import BagtowerResource, bagtower_assets
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets]
+extraction_assets = [*baxo_assets, *bagtower_assets]
 
 partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
 snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
@@ -39,6 +40,11 @@ def resources() -> dict[str, object]:
             base_url=EnvVar("BAXO_BASE_URL"),
             username=EnvVar("BAXO_USERNAME"),
             password=EnvVar("BAXO_PASSWORD"),
+        ),
+        "bagtower": BagtowerResource(
+            base_url=EnvVar("BAGTOWER_BASE_URL"),
+            api_key=EnvVar("BAGTOWER_API_KEY"),
+            company_id=EnvVar("BAGTOWER_COMPANY_ID"),
         ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,
