@@ -278,7 +278,7 @@ class BagtowerSimulator:
             "enabled": device.status != "offline",
             "group": device.group,
             "period": device.period,
-            "types": {m: "number" for m in device.metrics},
+            "types": {m: "enum" if METRICS[m].display == "enum" else "number" for m in device.metrics},
             "tags": list(device.tags),
             "status": device.status,
             "timezone": device.timezone,
