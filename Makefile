@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt
 
+# The venv's tools first: dagster-dbt calls `dbt` by name when it re-parses under `dagster dev`.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PIPELINES_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false

@@ -20,6 +20,45 @@ import polars as pl
 from pipelines.settings import data_dir
 from pipelines.validation import quarantine_frame, split_valid
 
+# Every dataset a vendor lands, with its schema: lets dbt read a vendor that has landed nothing yet.
+_DATASETS: dict[tuple[str, str], type[pa.DataFrameModel]] = {}
+SCHEMA_ONLY_PARTITION = "date=none"
+
+
+def register_dataset(vendor: str, dataset: str, schema: type[pa.DataFrameModel]) -> str:
+    """Declare a landed dataset (at import of the vendor's assets); returns the dataset name."""
+    _DATASETS[(vendor, dataset)] = schema
+    return dataset
+
+
+def ensure_schema_partitions() -> list[Path]:
+    """Give every registered dataset that has no partition yet an empty, schema-only one.
+
+    dbt sources glob `date=*/*.parquet`, and DuckDB refuses a glob that matches nothing, so a
+    vendor that is not configured (or not extracted yet) would break every model. The empty
+    `date=none` partition carries the columns and no rows. Returns the folders written.
+    """
+    written = []
+    for (vendor, dataset), schema in sorted(_DATASETS.items(), key=lambda item: item[0]):
+        for zone, frame in (("landing", schema.empty()), ("quarantine", quarantine_frame(pl.DataFrame(), ""))):
+            folder = data_dir() / zone / vendor / dataset
+            if any(folder.glob("date=*/*.parquet")):
+                continue
+            tmp = folder / f".tmp-{SCHEMA_ONLY_PARTITION}-{uuid.uuid4().hex[:12]}"
+            tmp.mkdir(parents=True)
+            _stamp(frame, datetime.now(UTC).replace(tzinfo=None), "").write_parquet(tmp / "part-00000.parquet")
+            _swap_in(tmp, folder / SCHEMA_ONLY_PARTITION)
+            written.append(folder / SCHEMA_ONLY_PARTITION)
+    return written
+
+
+def _stamp(frame: pl.DataFrame, extracted_at: datetime, source: str) -> pl.DataFrame:
+    """Every landed row carries when it was extracted and from which endpoint (DESIGN.md)."""
+    return frame.with_columns(
+        pl.lit(extracted_at, dtype=pl.Datetime("us", "UTC")).alias("_extracted_at"),
+        pl.lit(source, dtype=pl.String).alias("_source"),
+    )
+
 
 def partition_dir(zone: str, vendor: str, dataset: str, partition_date: str) -> Path:
     """`data/<zone>/<vendor>/<dataset>/date=YYYY-MM-DD` with zone `landing` or `quarantine`."""
@@ -60,6 +99,7 @@ class PartitionWriter:
         source: str,
     ) -> None:
         self.schema, self.source = schema, source
+        register_dataset(vendor, dataset, schema)
         self.extracted_at = datetime.now(UTC).replace(tzinfo=None)
         self.result = LandingResult(vendor, dataset, partition_date)
         token = uuid.uuid4().hex[:12]
@@ -90,11 +130,9 @@ class PartitionWriter:
         if frame.height == 0 and self._counts[zone] > 0:
             return  # one empty part is enough to carry the schema
         n = self._counts[zone]
-        stamped = frame.with_columns(
-            pl.lit(self.extracted_at, dtype=pl.Datetime("us", "UTC")).alias("_extracted_at"),
-            pl.lit(self.source, dtype=pl.String).alias("_source"),
+        _stamp(frame, self.extracted_at, self.source).write_parquet(
+            self._tmp[zone] / f"part-{n:05d}.parquet", compression="zstd"
         )
-        stamped.write_parquet(self._tmp[zone] / f"part-{n:05d}.parquet", compression="zstd")
         self._counts[zone] = n + 1
 
     def __exit__(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 
+from pipelines.landing import SCHEMA_ONLY_PARTITION
 from pipelines.settings import PROJECT_ROOT, data_dir
 from pipelines.simulation.registry import all_specs
 from pipelines.simulation.server import SimulatorServer
@@ -64,7 +65,7 @@ def print_counts() -> None:
     rows = []
     for zone in ("landing", "quarantine"):
         for dataset_dir in sorted((root / zone).glob("*/*")):
-            files = list(dataset_dir.glob("date=*/*.parquet"))
+            files = [f for f in dataset_dir.glob("date=*/*.parquet") if f.parent.name != SCHEMA_ONLY_PARTITION]
             count = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
             partitions = len({f.parent.name for f in files})
             rows.append((f"{zone}/{dataset_dir.parent.name}/{dataset_dir.name}", partitions, count))

@@ -13,6 +13,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import daily_partitions
 from pipelines.settings import DBT_PROJECT_DIR
 
@@ -50,6 +51,7 @@ translator = WarehouseTranslator()
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging and intermediate views, dimensions and small marts, rebuilt whole."""
+    ensure_schema_partitions()
     yield from dbt.cli(["build"], context=context).stream()
 
 
@@ -65,6 +67,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[
 )
 def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Facts rebuilt for exactly the partitions of the run (one dbt call for a whole backfill)."""
+    ensure_schema_partitions()
     window = context.partition_time_window
     dbt_vars = {
         "min_date": window.start.date().isoformat(),

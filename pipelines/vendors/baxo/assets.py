@@ -7,7 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, MaterializeResult, asset
 
 from pipelines.http import RetryPolicy
-from pipelines.landing import LandingResult, PartitionWriter, land_frame
+from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window, today_utc
 from pipelines.vendors.baxo import transform
@@ -15,6 +15,13 @@ from pipelines.vendors.baxo.client import VENDOR, BaxoClient
 from pipelines.vendors.baxo.schemas import BaxoContract, BaxoDevice, BaxoHistoric, BaxoRealtime
 
 GROUP = "baxo"
+for _dataset, _schema in {
+    "contracts": BaxoContract,
+    "devices": BaxoDevice,
+    "device_realtimes": BaxoRealtime,
+    "device_historics": BaxoHistoric,
+}.items():
+    register_dataset(VENDOR, _dataset, _schema)
 DEVICES_PER_REQUEST = 25  # multi-device requests save calls; a bounded list keeps URLs short
 
 
