@@ -19,7 +19,7 @@ from dagster import (
 
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.http import RetryPolicy
-from pipelines.landing import LandingResult, PartitionWriter, land_frame
+from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window, today_utc
 from pipelines.vendors.bagtower import paths, transform
@@ -130,6 +130,14 @@ def _snapshot_asset(dataset: str):  # noqa: ANN202 - a Dagster asset definition
 
 
 snapshot_assets = [_snapshot_asset(name) for name in SNAPSHOTS]
+for _dataset, _schema in {
+    **{name: spec[1] for name, spec in SNAPSHOTS.items()},
+    "device_logs": BagtowerLogValue,
+    "device_log_summaries": BagtowerLogValue,
+    "issues": BagtowerIssue,
+    "issue_events": BagtowerIssueEvent,
+}.items():
+    register_dataset(VENDOR, _dataset, _schema)
 
 
 # -- device logs ---------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ class BagtowerLogValue(_Strict):
     measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
     value: float = pa.Field(nullable=True)
 
-    @pa.dataframe_check(name="value is a number")
+    # `error` too: pandera pops `name` when it builds the check, so a schema built second
+    # (a subclass sharing this check) would otherwise report the function name.
+    @pa.dataframe_check(name="value is a number", error="value is a number")
     def value_is_number(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("value").is_not_null() & pl.col("value").is_finite())
 
@@ -73,7 +75,7 @@ class BagtowerIssue(_Strict):
     cause_text: str = pa.Field(nullable=True)
     solution_id: str = pa.Field(nullable=True)
 
-    @pa.dataframe_check(name="stops after it starts")
+    @pa.dataframe_check(name="stops after it starts", error="stops after it starts")
     def stops_after_start(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("stopped_at").is_null() | (pl.col("stopped_at") >= pl.col("started_at")))
 
