@@ -1,7 +1,7 @@
 """Dagster assets for Bagtower: catalog snapshots, device logs per daily partition, and issues
 with their events landed incrementally by modification time."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pandera.polars as pa
@@ -10,6 +10,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSpec,
     ConfigurableResource,
     MaterializeResult,
@@ -112,7 +113,7 @@ def land_snapshot(client: BagtowerClient, dataset: str) -> LandingResult:
     return land_frame(VENDOR, dataset, today_utc(), frame, schema, paths.endpoint_name(template))
 
 
-def _snapshot_asset(dataset: str):  # noqa: ANN202 - a Dagster asset definition
+def _snapshot_asset(dataset: str) -> AssetsDefinition:
     key = AssetKey([VENDOR, dataset])
     description = SNAPSHOTS[dataset][3] + " Snapshot, landed under the run's date."
 
@@ -162,7 +163,7 @@ def land_device_logs(client: BagtowerClient, partition_key: str, *, raw: bool) -
     return writer.result
 
 
-def _log_asset(raw: bool):  # noqa: ANN202 - a Dagster asset definition
+def _log_asset(raw: bool) -> AssetsDefinition:
     dataset = LOG_DATASETS[raw]
     key = AssetKey([VENDOR, dataset])
     what = "Raw log values" if raw else "Hourly summaries (std, min, median, max, mean, sum) and state changes"
@@ -269,7 +270,7 @@ EVENTS_KEY = AssetKey([VENDOR, "issue_events"])
     check_specs=[quarantine_check_spec(ISSUES_KEY), quarantine_check_spec(EVENTS_KEY)],
     name="bagtower_issues",
 )
-def bagtower_issues(bagtower: BagtowerResource):  # noqa: ANN201 - yields Dagster results
+def bagtower_issues(bagtower: BagtowerResource) -> Iterator[MaterializeResult]:
     issue_results, event_results = land_issues(bagtower.client())
     yield _keyed(materialize_result(issue_results), ISSUES_KEY)
     yield _keyed(materialize_result(event_results), EVENTS_KEY)
