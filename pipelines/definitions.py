@@ -14,13 +14,14 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
+from pipelines.vendors.bagtower.assets import BagtowerResource, bagtower_assets
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
 from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_assets, dsmr_readings_recent
 from pipelines.vendors.encloud.assets import EncloudResource, encloud_assets
 from pipelines.vendors.primayer.assets import PrimayerResource, primayer_assets
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets, *dsmr_assets, *encloud_assets, *primayer_assets]
+extraction_assets = [*baxo_assets, *bagtower_assets, *dsmr_assets, *encloud_assets, *primayer_assets]
 
 partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
 snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
@@ -65,6 +66,11 @@ def resources() -> dict[str, object]:
             token=EnvVar("PRIMAYER_TOKEN"),
             serials=EnvVar("PRIMAYER_SERIALS"),
             timezone=EnvVar("PRIMAYER_TIMEZONE"),
+        ),
+        "bagtower": BagtowerResource(
+            base_url=EnvVar("BAGTOWER_BASE_URL"),
+            api_key=EnvVar("BAGTOWER_API_KEY"),
+            company_id=EnvVar("BAGTOWER_COMPANY_ID"),
         ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

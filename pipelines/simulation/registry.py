@@ -16,6 +16,7 @@ VENDOR_SIMULATORS = {
     "dsmr": "pipelines.vendors.dsmr.simulator",
     "encloud": "pipelines.vendors.encloud.simulator",
     "primayer": "pipelines.vendors.primayer.simulator",
+    "bagtower": "pipelines.vendors.bagtower.simulator",
 }
 
 

@@ -1,5 +1,5 @@
 -- Every vendor's devices in one shape; each vendor adds its int_<vendor>__devices to the list.
-{% set vendor_models = ['int_baxo__devices', 'int_dsmr__devices', 'int_encloud__devices', 'int_primayer__devices'] %}
+{% set vendor_models = ['int_baxo__devices', 'int_bagtower__devices', 'int_dsmr__devices', 'int_encloud__devices', 'int_primayer__devices'] %}
 
 {% for model in vendor_models %}
 select

@@ -1,22 +1,27 @@
--- Issues (alerts). Bagtower fills this mart; BAXO has none, so it starts empty with its
--- contract's columns and types.
-with final as (
+-- One row per issue (alert). Bagtower is the vendor with issues; its issues land once per
+-- modification, and int_bagtower__issues keeps the latest version, so an issue that opened in
+-- one partition and closed in a later one is one row, closed.
+with issues as (
+    select * from {{ ref('int_bagtower__issues') }}
+),
+
+final as (
     select
-        cast(null as varchar) as issue_key,
-        cast(null as varchar) as vendor,
-        cast(null as varchar) as native_id,
-        cast(null as varchar) as device_key,
-        cast(null as varchar) as title,
-        cast(null as varchar) as status,
-        cast(null as timestamptz) as started_at,
-        cast(null as timestamptz) as stopped_at,
-        cast(null as double) as duration_s,
-        cast(null as double) as cost,
-        cast(null as varchar) as cause,
-        cast(null as varchar) as solution,
-        cast(null as varchar) as monitor_id,
-        cast(null as varchar) as kanban_stage
-    where false
+        md5('bagtower:' || issue_id) as issue_key,
+        'bagtower' as vendor,
+        issue_id as native_id,
+        {{ device_key("'bagtower'", "device_id") }} as device_key,
+        title,
+        status,
+        started_at,
+        stopped_at,
+        cast(epoch(stopped_at) - epoch(started_at) as double) as duration_s,
+        cost,
+        cause,
+        solution,
+        monitor_id,
+        kanban_stage
+    from issues
 )
 
 select * from final

@@ -18,7 +18,9 @@ class _TagValues(pa.DataFrameModel):
     timestamp_2000: int = pa.Field(nullable=True)
     measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
 
-    @pa.dataframe_check(name="value is a number")
+    # `error` too: pandera pops `name` when it builds the check, so a schema built second
+    # (a subclass sharing this check) would otherwise report the function name.
+    @pa.dataframe_check(name="value is a number", error="value is a number")
     def value_is_number(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("value").is_not_null() & pl.col("value").is_finite())
 

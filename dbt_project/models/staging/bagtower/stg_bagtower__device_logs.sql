@@ -1,0 +1,16 @@
+with source as (
+    select * from {{ source('bagtower', 'device_logs') }}
+),
+
+renamed as (
+    select
+        device_id,
+        metric_id,
+        display,
+        cast(measured_at as timestamptz) as measured_at,
+        value,
+        cast("date" as date) as partition_date
+    from source
+)
+
+select * from renamed

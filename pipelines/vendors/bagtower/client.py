@@ -1,0 +1,181 @@
+"""Bagtower client: company-scoped REST reads with the `x-api-key` header, and the log pushes."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+import httpx
+import polars as pl
+
+from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.vendors.bagtower import paths
+
+VENDOR = "bagtower"
+SERIES = pl.Struct({"x": pl.List(pl.Int64), "y": pl.List(pl.Float64)})
+AGGREGATES = ("std", "min", "median", "max", "mean", "sum", "states")
+LOGS_SCHEMA = {
+    "id": pl.String,
+    "display": pl.String,
+    "data": pl.Struct({name: SERIES for name in (*AGGREGATES, "raw")}),
+}
+
+
+class BagtowerClient:
+    """Every read is scoped to one company; the API key never leaves the header."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        company_id: str,
+        *,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.company_id = company_id
+        self.http = VendorHttpClient(
+            VENDOR,
+            base_url.rstrip("/"),
+            secrets=[api_key],
+            timeout_s=timeout_s,
+            retry=retry,
+            headers={"x-api-key": api_key},
+        )
+
+    def __enter__(self) -> BagtowerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    # -- transport -----------------------------------------------------------------------------
+    def _get(self, template: str, params: dict[str, str] | None = None, **ids: str) -> httpx.Response:
+        endpoint = paths.endpoint_name(template)
+        url = template.format(companyId=self.company_id, **ids)
+        response = self.http.request("GET", url, params=params or {}, endpoint=endpoint)
+        if response.status_code != 200:
+            raise self.http.fail(endpoint, response, f"company {self.company_id}")
+        return response
+
+    def _json(self, template: str, params: dict[str, str] | None = None, **ids: str) -> Any:
+        response = self._get(template, params, **ids)
+        try:
+            return response.json()
+        except ValueError:
+            raise VendorDataError(
+                VENDOR, paths.endpoint_name(template), f"not JSON: {self.http.redact(response.text[:200])!r}"
+            ) from None
+
+    def _list(self, template: str, key: str | None = None, **ids: str) -> list[dict]:
+        body = self._json(template, **ids)
+        items = body.get(key) if key and isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise VendorDataError(VENDOR, paths.endpoint_name(template), f"expected a list, got {str(body)[:200]!r}")
+        return items
+
+    # -- catalogs ------------------------------------------------------------------------------
+    def company(self) -> dict:
+        return self._json(paths.COMPANY)
+
+    def devices(self) -> list[dict]:
+        return self._list(paths.DEVICES, "Items")
+
+    def groups(self) -> list[str]:
+        return self._list(paths.GROUPS, "groups")  # type: ignore[return-value]
+
+    def monitors(self) -> list[dict]:
+        return self._list(paths.MONITORS)
+
+    def causes(self) -> list[dict]:
+        return self._list(paths.CAUSES)
+
+    def solutions(self) -> list[dict]:
+        return self._list(paths.SOLUTIONS)
+
+    def kanban_stages(self) -> list[dict]:
+        return self._list(paths.KANBAN_STAGES)
+
+    def annotations(self, device_id: str) -> list[dict]:
+        return self._list(paths.ANNOTATIONS, deviceId=device_id)
+
+    def device_key(self, device_id: str) -> str:
+        key = self._json(paths.DEVICE_KEY, id=device_id).get("value")
+        self.http.redact.add(key)  # a device key is a secret too
+        return key
+
+    # -- logs ----------------------------------------------------------------------------------
+    def device_logs(self, device_id: str, start: datetime, end: datetime, *, raw: bool) -> pl.DataFrame:
+        """One row per (metric id, aggregate) with its `x` (epoch s) and `y` lists, as served.
+
+        Columns: device_id, metric_id, display, aggregate, x, y. Summary answers carry the
+        aggregates and `states`; raw answers carry `raw` only. Empty series are dropped.
+        """
+        params = {"start": str(int(start.timestamp())), "end": str(int(end.timestamp()))}
+        if raw:
+            params["raw"] = "true"
+        response = self._get(paths.DEVICE_LOGS, params, id=device_id)
+        try:
+            frame = pl.read_json(io.BytesIO(response.content), schema=LOGS_SCHEMA)
+        except Exception as exc:  # polars raises ComputeError and friends on malformed JSON
+            raise VendorDataError(
+                VENDOR, paths.endpoint_name(paths.DEVICE_LOGS), f"device {device_id}: unreadable logs: {exc}"
+            ) from None
+        names = ("raw",) if raw else AGGREGATES
+        series = [
+            frame.select(
+                pl.lit(device_id).alias("device_id"),
+                pl.col("id").alias("metric_id"),
+                "display",
+                pl.lit(name).alias("aggregate"),
+                pl.col("data").struct.field(name).struct.field("x").alias("x"),
+                pl.col("data").struct.field(name).struct.field("y").alias("y"),
+            )
+            for name in names
+        ]
+        out = pl.concat(series)
+        return out.filter(pl.col("x").list.len().fill_null(0) + pl.col("y").list.len().fill_null(0) > 0)
+
+    def push_log(self, device_key: str, device_id: str, unix_timestamp: int, data: list[dict]) -> dict:
+        """`POST /logs` as a device does, with the device's own key."""
+        self.http.redact.add(device_key)
+        body = {"deviceId": device_id, "unixTimestamp": unix_timestamp, "data": data}
+        response = self.http.request(
+            "POST", paths.LOGS, json=body, headers={"x-api-key": device_key}, endpoint=paths.endpoint_name(paths.LOGS)
+        )
+        if response.status_code != 200:
+            raise self.http.fail(paths.endpoint_name(paths.LOGS), response, f"device {device_id}")
+        return response.json()
+
+    def push_pool_log(self, pool_key: str, sensor_id: str, unix_timestamp: int, data: list[dict]) -> dict:
+        """`POST /pool/logs` with the company's pool key; the device is named by `sensor-id`."""
+        self.http.redact.add(pool_key)
+        headers = {"x-api-key": pool_key, "sensor-id": sensor_id, "frame-type": "json", "company-id": self.company_id}
+        response = self.http.request(
+            "POST",
+            paths.POOL_LOGS,
+            json={"unixTimestamp": unix_timestamp, "data": data},
+            headers=headers,
+            endpoint=paths.endpoint_name(paths.POOL_LOGS),
+        )
+        if response.status_code != 200:
+            raise self.http.fail(paths.endpoint_name(paths.POOL_LOGS), response, f"sensor {sensor_id}")
+        return response.json()
+
+    # -- issues --------------------------------------------------------------------------------
+    def issues(self, start: datetime, stop: datetime) -> list[dict]:
+        """Open, closed and archived issues whose [startTs, stopTs] overlaps [start, stop]."""
+        params = {"startts": str(int(start.timestamp())), "stopts": str(int(stop.timestamp())), "archived": "true"}
+        body = self._json(paths.ISSUES, params)
+        if not isinstance(body, list):
+            raise VendorDataError(
+                VENDOR, paths.endpoint_name(paths.ISSUES), f"expected a list, got {str(body)[:200]!r}"
+            )
+        return body
+
+    def device_issues(self, device_id: str) -> list[dict]:
+        return self._list(paths.DEVICE_ISSUES, id=device_id)
+
+    def issue_events(self, issue_id: str) -> list[dict]:
+        return self._list(paths.ISSUE_EVENTS, id=issue_id)

@@ -1,0 +1,669 @@
+"""A Bagtower API simulator that follows `bagtower-openapi.txt` (paths: see `paths.py`).
+
+Authentication is the `x-api-key` header: the company key for every read, a device's own key
+(`GET .../devices/{id}/key`) for `POST /logs`, the company's pool key for `POST /pool/logs`.
+A missing or wrong key answers 403 `{"message": "Forbidden"}` as an API gateway does; other
+errors are `{"code", "message"}` (the doc's error shape) with 400 or 404.
+
+Unspecified by the doc, chosen here:
+- device logs: `start` inclusive, `end` exclusive (epoch seconds). Without `raw` each metric id
+  carries hourly `std` (population), `min`, `median`, `max`, `mean`, `sum` series (`x` = hour
+  start) and, for `enum` metrics, `states` (`x` = instants the state changed, `y` = the state);
+  with `raw=true` it carries `raw` (`x` = log instant, `y` = value) only.
+- issues: `startts`/`stopts` select issues whose [startTs, stopTs] overlaps the window; by default
+  open and closed issues, `archived=true` adds archived ones, `active=true` keeps only open ones,
+  `closed=true` only closed ones. Issues carry `deviceId` (the create body has it; the
+  documented response omits it).
+
+Generated data is a pure function of (seed, ids, time) and the simulator's clock (`now`), so any
+date can be served and an issue open at one `now` is closed at a later one. Pushed logs are kept
+in memory and served with the generated ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pipelines.vendors.bagtower import paths
+
+SIMULATOR_PORT = 8705
+COMPANY_ID = "bagtower-sim-company"
+API_KEY = "bt-sim-company-key-4f1c9e"
+POOL_KEY = "bt-sim-pool-key-8d2b71"
+OPEN_STOP_TS = 9876543210  # the doc's stopTs of an issue still open
+SUMMARY_BUCKET_S = 3600
+SLOT_S = 2 * 86_400  # each (device, monitor) pair may raise one issue per slot
+MAX_ISSUE_S = 3 * 86_400 + 600
+CREATED_TS = 1_748_736_000  # 2025-06-01T00:00:00Z, creation of the simulated fleet
+
+BASE_URL_ENV = "BAGTOWER_BASE_URL"
+DEFAULT_ENV = {
+    "BAGTOWER_BASE_URL": f"http://127.0.0.1:{SIMULATOR_PORT}{paths.BASE_PATH}",
+    "BAGTOWER_API_KEY": API_KEY,
+    "BAGTOWER_COMPANY_ID": COMPANY_ID,
+}
+
+
+@dataclass(frozen=True)
+class MetricModel:
+    id: str
+    display: str  # number | percent | enum
+    kind: str  # wave | drain | toggle
+    base: float
+    amplitude: float = 0.0
+    noise: float = 0.0
+    decimals: int = 2
+
+
+METRICS = {
+    m.id: m
+    for m in (
+        MetricModel("temperature", "number", "wave", base=4.0, amplitude=1.5, noise=0.3),
+        MetricModel("humidity", "percent", "wave", base=70.0, amplitude=8.0, noise=2.0, decimals=1),
+        MetricModel("battery_voltage", "number", "drain", base=3.6, noise=0.004, decimals=3),
+        MetricModel("door_open", "enum", "toggle", base=0.08, decimals=0),
+    )
+}
+AGGREGATES = ("std", "min", "median", "max", "mean", "sum")
+
+
+@dataclass(frozen=True)
+class SimDevice:
+    id: str
+    name: str
+    group: str
+    tags: tuple[str, ...]
+    period: int
+    timezone: str
+    status: str
+    metrics: tuple[str, ...]
+    index: int
+    pool: bool = False
+
+
+@dataclass(frozen=True)
+class SimMonitor:
+    id: str
+    name: str
+    metric: str
+    attachment_type: str  # DEVICE | GROUP | TAG
+    attachment_value: str
+    fixed_cost: float
+    cost_per_minute: float
+    probability: float  # chance of an issue per device and slot
+
+
+CAUSES = ("Compressor failure", "Door left open", "Power outage", "Sensor fault")
+SOLUTIONS = ("Compressor repaired", "Staff reminded", "Battery replaced", "Sensor replaced")
+KANBAN_STAGES = (("new", "New"), ("in_progress", "In progress"), ("resolved", "Resolved"))
+
+
+@dataclass
+class BagtowerSimulatorConfig:
+    seed: int = 11
+    api_key: str = API_KEY
+    pool_key: str = POOL_KEY
+    company_id: str = COMPANY_ID
+    now: float | None = None  # the simulator's clock (epoch s); None follows the real clock
+    malformed: bool = False  # the first device's hourly temperature `max` loses its last `y`
+    issue_device_field: bool = True  # False serves issues exactly as documented (no deviceId)
+    extra_devices: list[SimDevice] = field(default_factory=list)
+
+
+def _hash_int(seed: int, label: str) -> int:
+    return int(hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()[:15], 16)
+
+
+def _unit(seed: int, label: str) -> float:
+    return _hash_int(seed, label) / float(1 << 60)
+
+
+def _uuid(seed: int, label: str) -> str:
+    h = hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _unit_noise(salt: int, t: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) per (salt, t): a splitmix64 hash, vectorized."""
+    with np.errstate(over="ignore"):
+        z = t.astype(np.uint64) + np.uint64(salt)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def build_fleet(seed: int) -> tuple[list[SimDevice], list[SimMonitor]]:
+    groups = ("north", "north", "south", "south", "lab")
+    tag_sets = (
+        ("cold-room", "mains"),
+        ("cold-room", "battery-powered"),
+        ("freezer", "battery-powered"),
+        ("freezer",),
+        ("lab",),
+    )
+    periods = (300, 300, 600, 300, 900)
+    zones = ("Europe/Paris", "Europe/Paris", "Europe/Brussels", "UTC", "America/New_York")
+    statuses = ("ok", "alert", "ok", "ok", "offline")
+    metric_sets = (
+        ("temperature", "humidity", "door_open"),
+        ("temperature", "battery_voltage"),
+        ("temperature", "humidity", "battery_voltage", "door_open"),
+        ("temperature", "door_open"),
+        ("temperature", "humidity"),
+    )
+    devices = [
+        SimDevice(
+            id=_uuid(seed, f"device{i}"),
+            name=f"{groups[i].title()} unit {i + 1}",
+            group=groups[i],
+            tags=tag_sets[i],
+            period=periods[i],
+            timezone=zones[i],
+            status=statuses[i],
+            metrics=metric_sets[i],
+            index=i,
+            pool=i == 3,
+        )
+        for i in range(5)
+    ]
+    monitors = [
+        SimMonitor(_uuid(seed, "monitor-temp"), "High temperature", "temperature", "GROUP", "north", 50.0, 0.5, 0.35),
+        SimMonitor(
+            _uuid(seed, "monitor-battery"), "Low battery", "battery_voltage", "TAG", "battery-powered", 10.0, 0.0, 0.25
+        ),
+        SimMonitor(_uuid(seed, "monitor-door"), "Door left open", "door_open", "DEVICE", devices[3].id, 0.0, 1.2, 0.4),
+    ]
+    return devices, monitors
+
+
+def _attached(monitor: SimMonitor, device: SimDevice) -> bool:
+    if monitor.metric not in device.metrics:
+        return False
+    if monitor.attachment_type == "DEVICE":
+        return device.id == monitor.attachment_value
+    if monitor.attachment_type == "GROUP":
+        return device.group == monitor.attachment_value
+    return monitor.attachment_value in device.tags
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
+        self.status, self.message, self.code = status, message, code
+
+    def body(self) -> dict:
+        if self.status == 403:
+            return {"message": self.message}
+        return {"code": self.code, "message": self.message}
+
+
+class BagtowerSimulator:
+    """State and behaviour of one simulated Bagtower company."""
+
+    def __init__(self, config: BagtowerSimulatorConfig | None = None) -> None:
+        self.config = config or BagtowerSimulatorConfig()
+        self.devices, self.monitors = build_fleet(self.config.seed)
+        self.devices.extend(self.config.extra_devices)
+        self.pushed: list[dict[str, Any]] = []  # (device_id, t, id, val) rows from POST /logs
+        self.causes = [self._catalog_item("cause", i, t) for i, t in enumerate(CAUSES)]
+        self.solutions = [self._catalog_item("solution", i, t) for i, t in enumerate(SOLUTIONS)]
+
+    @property
+    def now(self) -> int:
+        return int(self.config.now if self.config.now is not None else time.time())
+
+    def device_key(self, device_id: str) -> str:
+        return "bt-dev-" + hashlib.sha256(f"{self.config.seed}:key:{device_id}".encode()).hexdigest()[:24]
+
+    # -- auth and lookups ----------------------------------------------------------------------
+    def authorize(self, headers: Any, company_id: str) -> None:
+        if headers.get("x-api-key") != self.config.api_key or company_id != self.config.company_id:
+            raise ApiError(403, "Forbidden")
+
+    def device(self, device_id: str) -> SimDevice:
+        for device in self.devices:
+            if device.id == device_id:
+                return device
+        raise ApiError(404, f"device {device_id} not found", "NOT_FOUND")
+
+    def _catalog_item(self, kind: str, index: int, title: str) -> dict:
+        created = CREATED_TS + 86_400 * index
+        return {
+            "companyId": self.config.company_id,
+            "id": _uuid(self.config.seed, f"{kind}{index}"),
+            "title": title,
+            "description": f"{title} ({kind} defined at set-up)",
+            "createdTs": created,
+            "modifiedTs": created + 3600,
+        }
+
+    # -- documents -----------------------------------------------------------------------------
+    def company(self) -> dict:
+        return {
+            "companyId": self.config.company_id,
+            "companyName": "Cold Chain Sim",
+            "description": "Simulated Bagtower company",
+            "createdTs": CREATED_TS,
+            "deviceCreated": True,
+            "deviceCreatedTs": CREATED_TS,
+            "deviceStarted": True,
+            "deviceStartedTs": CREATED_TS + 600,
+            "causes": [c["id"] for c in self.causes],
+            "kanbanStageList": self.kanban_stages(),
+            "tags": sorted({t for d in self.devices for t in d.tags}),
+            "users": ["owner-1"],
+            "ownerId": "owner-1",
+            "isBetaTester": False,
+            "costConfiguration": {"currency": "EUR", "enabled": True},
+            "keyvaluePool": {"id": "pool", "value": "***"},  # never echo a key
+        }
+
+    def device_json(self, device: SimDevice) -> dict:
+        return {
+            "deviceId": device.id,
+            "deviceName": device.name,
+            "companyId": self.config.company_id,
+            "companyName": "Cold Chain Sim",
+            "keyId": f"key-{device.index}",
+            "enabled": device.status != "offline",
+            "group": device.group,
+            "period": device.period,
+            "types": {m: "enum" if METRICS[m].display == "enum" else "number" for m in device.metrics},
+            "tags": list(device.tags),
+            "status": device.status,
+            "timezone": device.timezone,
+            "pool": device.pool,
+            "alertStatus": device.status == "alert",
+            "createdTs": CREATED_TS + 3600 * device.index,
+            "modifiedTs": CREATED_TS + 86_400 + 3600 * device.index,
+            "kpis": ["uptime"],
+        }
+
+    def kanban_stages(self) -> list[dict]:
+        return [
+            {"id": sid, "name": name, "index": i, "description": f"Issues {name.lower()}", "headerColor": "#ffffff"}
+            for i, (sid, name) in enumerate(KANBAN_STAGES)
+        ]
+
+    def monitor_json(self, monitor: SimMonitor) -> dict:
+        return {
+            "id": monitor.id,
+            "companyId": self.config.company_id,
+            "name": monitor.name,
+            "metricList": [monitor.metric],
+            "attachmentType": monitor.attachment_type,
+            "attachmentValue": monitor.attachment_value,
+            "logicOperator": "AND",
+            "delay": 300,
+            "target": 8 if monitor.metric == "temperature" else 1,
+            "cost": {"fixedCost": str(monitor.fixed_cost), "costPerMinute": str(monitor.cost_per_minute)},
+            "createdTs": CREATED_TS,
+            "modifiedTs": CREATED_TS + 7200,
+            "triggerCount": 0,
+        }
+
+    # -- logs ----------------------------------------------------------------------------------
+    def raw_series(self, device: SimDevice, metric: str, start: int, end: int) -> pl.DataFrame:
+        """(x, y) of one metric of one device in [start, end): generated grid plus pushed logs."""
+        if device.status == "offline":
+            t = np.array([], dtype=np.int64)
+        else:
+            first = start + (-start) % device.period
+            t = np.arange(first, end, device.period, dtype=np.int64)
+        generated = pl.DataFrame(
+            {"x": t, "y": self._values(device, metric, t)}, schema={"x": pl.Int64, "y": pl.Float64}
+        )
+        pushed = [r for r in self.pushed if r["deviceId"] == device.id and r["id"] == metric and start <= r["t"] < end]
+        extra = pl.DataFrame(
+            {"x": [r["t"] for r in pushed], "y": [r["val"] for r in pushed]}, schema={"x": pl.Int64, "y": pl.Float64}
+        )
+        return pl.concat([generated, extra]).sort("x")
+
+    def _values(self, device: SimDevice, metric: str, t: np.ndarray) -> np.ndarray:
+        model = METRICS[metric]
+        u = _unit_noise(_hash_int(self.config.seed, f"{device.id}:{metric}"), t)
+        day = t / 86_400.0
+        if model.kind == "wave":
+            x = model.base + model.amplitude * np.sin(2 * np.pi * (day - 0.3)) + model.noise * (2 * u - 1)
+        elif model.kind == "drain":
+            x = model.base - 0.1 * (day - 20_000) / 365 + model.noise * (2 * u - 1)
+        else:  # a door opening now and then for one period
+            x = (u < model.base).astype(np.float64)
+        return np.round(x, model.decimals)
+
+    def logs(self, device: SimDevice, start: int, end: int, raw: bool) -> list[dict]:
+        out = []
+        for metric in device.metrics:
+            series = self.raw_series(device, metric, start, end)
+            display = METRICS[metric].display
+            if raw:
+                data = {"raw": {"x": series["x"].to_list(), "y": series["y"].to_list()}}
+            else:
+                data = self._summary(series, display == "enum")
+                if self.config.malformed and device.index == 0 and metric == "temperature" and data["max"]["y"]:
+                    data["max"]["y"] = data["max"]["y"][:-1]
+            out.append({"id": metric, "display": display, "data": data})
+        return out
+
+    @staticmethod
+    def _summary(series: pl.DataFrame, with_states: bool) -> dict:
+        hourly = (
+            series.group_by((pl.col("x") // SUMMARY_BUCKET_S * SUMMARY_BUCKET_S).alias("bucket"))
+            .agg(
+                pl.col("y").std(ddof=0).round(4).alias("std"),
+                pl.col("y").min().alias("min"),
+                pl.col("y").median().round(4).alias("median"),
+                pl.col("y").max().alias("max"),
+                pl.col("y").mean().round(4).alias("mean"),
+                pl.col("y").sum().round(4).alias("sum"),
+            )
+            .sort("bucket")
+        )
+        data = {agg: {"x": hourly["bucket"].to_list(), "y": hourly[agg].to_list()} for agg in AGGREGATES}
+        changes = series.filter(pl.col("y") != pl.col("y").shift(1).fill_null(-1.0)) if with_states else series.clear()
+        data["states"] = {"x": changes["x"].to_list(), "y": changes["y"].to_list()}
+        return data
+
+    def push(self, device: SimDevice, body: dict) -> dict:
+        try:
+            ts = int(body["unixTimestamp"])
+            rows = [{"deviceId": device.id, "t": ts, "id": str(d["id"]), "val": float(d["val"])} for d in body["data"]]
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "body must be {deviceId, unixTimestamp, data: [{id, type, val}]}") from None
+        self.pushed.extend(rows)
+        return {"deviceId": device.id, "period": device.period}
+
+    # -- issues --------------------------------------------------------------------------------
+    def issues(self, start: int, stop: int, device_id: str | None = None) -> list[dict]:
+        """Every issue (as of `now`) whose [startTs, stopTs] overlaps [start, stop]."""
+        return [issue for issue, _ in self._issues_with_events(start, stop, device_id)]
+
+    def _issues_with_events(self, start: int, stop: int, device_id: str | None = None) -> list[tuple[dict, list]]:
+        now = self.now
+        out = []
+        first_slot = max(start - MAX_ISSUE_S, CREATED_TS) // SLOT_S
+        last_slot = min(stop, now) // SLOT_S
+        for device in self.devices:
+            if device_id is not None and device.id != device_id:
+                continue
+            for monitor in self.monitors:
+                if not _attached(monitor, device):
+                    continue
+                for slot in range(first_slot, last_slot + 1):
+                    found = self._issue(device, monitor, slot, now)
+                    if found and found[0]["startTs"] <= stop and found[0]["stopTs"] >= start:
+                        out.append(found)
+        return sorted(out, key=lambda f: (f[0]["startTs"], f[0]["id"]))
+
+    def _issue(self, device: SimDevice, monitor: SimMonitor, slot: int, now: int) -> tuple[dict, list] | None:
+        label = f"issue:{device.id}:{monitor.id}:{slot}"
+        seed = self.config.seed
+        if _unit(seed, label) >= monitor.probability:
+            return None
+        start = slot * SLOT_S + int(_unit(seed, label + ":start") * SLOT_S)
+        if start > now:
+            return None
+        stop = start + 600 + int(_unit(seed, label + ":duration") * (MAX_ISSUE_S - 600))
+        closed = stop <= now
+        archived = closed and _unit(seed, label + ":archive") < 0.25 and now >= stop + 86_400
+        issue_id = _uuid(seed, label)
+        events = self._issue_events(issue_id, start, stop, now, closed, archived, label)
+        cause = self.causes[int(_unit(seed, label + ":cause") * len(CAUSES))] if closed else None
+        has_cause = cause is not None and _unit(seed, label + ":has-cause") < 0.6
+        solution = self.solutions[CAUSES.index(cause["title"])] if has_cause else None
+        has_solution = solution is not None and _unit(seed, label + ":has-solution") < 0.7
+        minutes = (stop - start) / 60
+        cost = monitor.fixed_cost + (monitor.cost_per_minute * minutes if closed else 0.0)
+        stage = "resolved" if closed else ("in_progress" if now >= start + 3600 else "new")
+        issue = {
+            "id": issue_id,
+            "companyId": self.config.company_id,
+            "deviceId": device.id,
+            "display": {"title": f"{monitor.name} on {device.name}", "subtitle": monitor.metric},
+            "startTs": start,
+            "stopTs": stop if closed else OPEN_STOP_TS,
+            "createdTs": start,
+            "modifiedTs": max(e["modifiedTs"] for e in events),
+            "isArchived": archived,
+            "isManual": False,
+            "isMonitorFailed": False,
+            "causeMonitorId": monitor.id,
+            "cost": round(cost, 2),
+            "kanbanStageId": stage,
+            "causeId": cause["id"] if has_cause else None,
+            "cause": cause["title"] if has_cause else None,
+            "solutionId": solution["id"] if has_solution else None,
+            "threadId": _uuid(seed, label + ":thread"),
+            "lastIssueEvent": events[-1],
+        }
+        if not self.config.issue_device_field:
+            del issue["deviceId"]
+        return issue, events
+
+    def _issue_events(
+        self, issue_id: str, start: int, stop: int, now: int, closed: bool, archived: bool, label: str
+    ) -> list[dict]:
+        moments = [("ALERT_CREATED", start)]
+        if start + 3600 <= min(now, stop):
+            moments.append(("KANBAN_STAGE_CHANGED", start + 3600))
+        if closed:
+            moments.append(("ALERT_CLOSED", stop))
+        if archived:
+            moments.append(("ALERT_ARCHIVED", stop + 86_400))
+        return [
+            {
+                "id": _uuid(self.config.seed, f"{label}:{kind}"),
+                "issueId": issue_id,
+                "companyId": self.config.company_id,
+                "eventType": kind,
+                "timestamp": ts,
+                "createdTs": ts,
+                "modifiedTs": ts,
+                "isCreatedByUser": kind == "ALERT_ARCHIVED",
+                "message": {"EN": {"subject": kind.replace("_", " ").lower(), "content": ""}},
+                "context": {},
+            }
+            for kind, ts in moments
+        ]
+
+    def issue(self, issue_id: str) -> dict:
+        return self._find(issue_id)[0]
+
+    def issue_events(self, issue_id: str) -> list[dict]:
+        return self._find(issue_id)[1]
+
+    def _find(self, issue_id: str) -> tuple[dict, list]:
+        for found in self._issues_with_events(CREATED_TS, self.now):
+            if found[0]["id"] == issue_id:
+                return found
+        raise ApiError(404, f"issue {issue_id} not found", "NOT_FOUND")
+
+    def statistics(self, start: int, stop: int) -> dict:
+        issues = self.issues(start, stop)
+        closed = [i for i in issues if i["stopTs"] != OPEN_STOP_TS]
+        mttr = sum(i["stopTs"] - i["startTs"] for i in closed) / len(closed) if closed else 0
+        by_cause: dict[str, int] = {}
+        for issue in issues:
+            by_cause[issue["cause"] or "unknown"] = by_cause.get(issue["cause"] or "unknown", 0) + 1
+        return {
+            "globalSummary": {
+                "totalAlert": len(issues),
+                "mttr": mttr,
+                "previousTotalAlert": 0,
+                "currency": "EUR",
+                "totalCost": round(sum(i["cost"] for i in issues), 2),
+            },
+            "summary": {"count": {"cause": [{"label": k, "value": v} for k, v in sorted(by_cause.items())]}},
+            "graphs": {"count": []},
+        }
+
+    def kpis(self) -> dict:
+        day = self.now - self.now % 86_400
+        return {
+            "overall": {"p1d": 99.0, "p7days": 98.5, "p30days": 98.0, "p90days": 97.5, "p365d": 97.0},
+            "devicesData": [
+                {
+                    "deviceId": d.id,
+                    "dailyData": {"unixTimestamp": day, "upTimePercent": 0.0 if d.status == "offline" else 100.0},
+                }
+                for d in self.devices
+            ],
+        }
+
+    def annotations(self, device: SimDevice) -> list[dict]:
+        return [
+            {
+                "id": _uuid(self.config.seed, f"annotation:{device.id}:{i}"),
+                "companyId": self.config.company_id,
+                "deviceId": device.id,
+                "userId": "owner-1",
+                "unixTimestamp": CREATED_TS + 86_400 * (10 + i),
+                "title": title,
+                "content": f"<p>{title} for {device.name}</p>",
+            }
+            for i, title in enumerate(("Installed", "Calibrated"))
+        ]
+
+    def data_views(self, device: SimDevice) -> list[dict]:
+        metrics = [{"metricId": m, "display": METRICS[m].display, "displayCriteria": "raw"} for m in device.metrics]
+        graphs = [{"id": "g1", "title": "All metrics", "showGraph": True, "metrics": metrics, "positionGraph": 0}]
+        return [
+            {
+                "id": f"view-{device.index}",
+                "companyId": self.config.company_id,
+                "deviceId": device.id,
+                "name": "Default",
+                "graphs": graphs,
+                "positionView": 0,
+                "shareType": "GROUP",
+                "shareValue": "ALL",
+            }
+        ]
+
+
+def _epoch_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(float(raw))
+    except ValueError:
+        raise ApiError(400, f"{name} must be epoch seconds") from None
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("true", "1", "yes")
+
+
+def create_app(config: BagtowerSimulatorConfig | None = None) -> Starlette:
+    """The ASGI app; `app.state.simulator` exposes the simulated company to tests."""
+    sim = BagtowerSimulator(config)
+
+    def read(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                sim.authorize(request.headers, request.path_params.get("companyId", ""))
+                return JSONResponse(handler(request, request.path_params))
+            except ApiError as err:
+                return JSONResponse(err.body(), status_code=err.status)
+
+        return endpoint
+
+    def issues(request: Request, p: dict) -> list[dict]:
+        found = sim.issues(_epoch_param(request, "startts", 0), _epoch_param(request, "stopts", sim.now))
+        if _flag(request, "active"):
+            return [i for i in found if i["stopTs"] == OPEN_STOP_TS]
+        if _flag(request, "closed"):
+            found = [i for i in found if i["stopTs"] != OPEN_STOP_TS]
+        return found if _flag(request, "archived") else [i for i in found if not i["isArchived"]]
+
+    def logs(request: Request, p: dict) -> list[dict]:
+        device = sim.device(p["id"])
+        end = _epoch_param(request, "end", sim.now)
+        start = _epoch_param(request, "start", end - 86_400)
+        if end < start:
+            raise ApiError(400, "end must not be before start")
+        return sim.logs(device, start, end, _flag(request, "raw"))
+
+    def by_id(items: list[dict], key: str, what: str) -> Any:
+        def handler(request: Request, p: dict) -> dict:
+            for item in items:
+                if item["id"] == p[key]:
+                    return item
+            raise ApiError(404, f"{what} {p[key]} not found", "NOT_FOUND")
+
+        return handler
+
+    async def post_log(request: Request) -> Response:
+        try:
+            body = await request.json()
+            device = sim.device(str(body.get("deviceId", "")))
+            if request.headers.get("x-api-key") != sim.device_key(device.id):
+                raise ApiError(403, "Forbidden")
+            return JSONResponse(sim.push(device, body))
+        except ApiError as err:
+            return JSONResponse(err.body(), status_code=err.status)
+        except ValueError:
+            return JSONResponse(ApiError(400, "body is not JSON").body(), status_code=400)
+
+    async def post_pool_log(request: Request) -> Response:
+        try:
+            if request.headers.get("x-api-key") != sim.config.pool_key:
+                raise ApiError(403, "Forbidden")
+            if request.headers.get("company-id") != sim.config.company_id:
+                raise ApiError(403, "Forbidden")
+            device = sim.device(request.headers.get("sensor-id", ""))
+            if not device.pool:
+                raise ApiError(400, f"device {device.id} does not belong to the pool")
+            return JSONResponse(sim.push(device, await request.json()))
+        except ApiError as err:
+            return JSONResponse(err.body(), status_code=err.status)
+        except ValueError:
+            return JSONResponse(ApiError(400, "body is not JSON").body(), status_code=400)
+
+    reads = {
+        paths.COMPANY: lambda r, p: sim.company(),
+        paths.DEVICES: lambda r, p: {"Items": [sim.device_json(d) for d in sim.devices]},
+        paths.DEVICE: lambda r, p: sim.device_json(sim.device(p["id"])),
+        paths.DEVICE_KEY: lambda r, p: {
+            "id": f"key-{sim.device(p['id']).index}",
+            "name": "device key",
+            "value": sim.device_key(p["id"]),
+            "enabled": True,
+        },
+        paths.DEVICE_LOGS: logs,
+        paths.DEVICE_ISSUES: lambda r, p: sim.issues(CREATED_TS, sim.now, sim.device(p["id"]).id),
+        paths.ANNOTATIONS: lambda r, p: sim.annotations(sim.device(p["deviceId"])),
+        paths.DATA_VIEWS: lambda r, p: sim.data_views(sim.device(p["deviceId"])),
+        paths.GROUPS: lambda r, p: {"groups": sorted({d.group for d in sim.devices})},
+        paths.MONITORS: lambda r, p: [sim.monitor_json(m) for m in sim.monitors],
+        paths.MONITOR: lambda r, p: by_id([sim.monitor_json(m) for m in sim.monitors], "id", "monitor")(r, p),
+        paths.ISSUES: issues,
+        paths.ISSUE_STATISTICS: lambda r, p: sim.statistics(
+            _epoch_param(r, "startts", sim.now - 30 * 86_400), _epoch_param(r, "stopts", sim.now)
+        ),
+        paths.ISSUE: lambda r, p: sim.issue(p["id"]),
+        paths.ISSUE_EVENTS: lambda r, p: sim.issue_events(p["id"]),
+        paths.CAUSES: lambda r, p: sim.causes,
+        paths.CAUSE: by_id(sim.causes, "causeId", "cause"),
+        paths.SOLUTIONS: lambda r, p: sim.solutions,
+        paths.SOLUTION: by_id(sim.solutions, "solutionId", "solution"),
+        paths.KANBAN_STAGES: lambda r, p: sim.kanban_stages(),
+        paths.KPIS: lambda r, p: sim.kpis(),
+    }
+    routes = [Route(paths.BASE_PATH + path, read(handler), methods=["GET"]) for path, handler in reads.items()]
+    routes.append(Route(paths.BASE_PATH + paths.LOGS, post_log, methods=["POST"]))
+    routes.append(Route(paths.BASE_PATH + paths.POOL_LOGS, post_pool_log, methods=["POST"]))
+    app = Starlette(routes=routes)
+    app.state.simulator = sim
+    return app
