@@ -11,6 +11,7 @@ dlt_arrow        dlt `RESTClient.paginate`, one pyarrow table per page, DuckDB d
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -180,12 +181,20 @@ def dlt_arrow(job: dict[str, Any]) -> dict[str, Any]:
 
 
 CONTENDERS = {"ours": ours, "dlt_rest_api": dlt_rest_api, "dlt_arrow": dlt_arrow}
+# Imported before the clock (and the profiler) starts: start-up is not what the bench compares.
+PRELOAD = {
+    "ours": ("pipelines.vendors.baxo.assets",),
+    "dlt_rest_api": ("dlt", "dlt.sources.rest_api", "pipelines.vendors.baxo.assets"),
+    "dlt_arrow": ("dlt", "pyarrow", "dlt.sources.helpers.rest_client", "pipelines.vendors.baxo.assets"),
+}
 
 
 def main() -> None:
     name, job = sys.argv[1], json.loads(sys.argv[2])
     os.environ["PIPELINES_DATA_DIR"] = job["work_dir"]
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    for module in PRELOAD[name]:
+        importlib.import_module(module)
     profile_to = job.get("profile_to")
     if profile_to:
         from pyinstrument import Profiler
