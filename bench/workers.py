@@ -1,8 +1,7 @@
 """One contender per process: `python -m bench.workers <name> '<json job>'` prints one JSON line.
 
-Each worker measures its own wall time around the work (imports excluded) and its peak RSS
-before the work (the imports' baseline); the parent reads the process's whole peak RSS from
-`wait4`. Contenders:
+Each worker measures its own wall time around the work (imports excluded), its peak RSS before
+the work (the imports' baseline) and at the end. Contenders:
 
 ours             BaxoClient -> transform -> pandera -> Parquet (`land_historics`), as the asset runs it
 dlt_rest_api     dlt `rest_api` source, json_link paginator on `next`, POST form; DuckDB destination
@@ -26,6 +25,17 @@ GROUP_FIELDS = ("tagReference", "deviceIdentifier", "logs")
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS since it started this program.
+
+    Linux's `VmHWM` belongs to the address space the exec created. `ru_maxrss` (getrusage, wait4)
+    does not: it carries over the RSS of the parent that forked the process (vfork, as
+    subprocess uses), so a child of a large parent would report the parent's size.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -204,6 +214,7 @@ def main() -> None:
         Path(profile_to).write_text(profiler.output_text(unicode=False, color=False))
     else:
         out = CONTENDERS[name](job)
+    out["peak_rss_mb"] = _peak_rss_mb()
     print("RESULT " + json.dumps(out), flush=True)
 
 

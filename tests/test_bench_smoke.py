@@ -39,7 +39,7 @@ def test_bench_smoke_writes_every_section(tmp_path: Path) -> None:
     assert extraction["ours_rerun"]["rows"] == ours_rows
     for summary in contenders.values():
         assert summary["peak_rss_mb"] > summary["baseline_rss_mb"] * 0.5 > 0
-        assert 0 <= summary["simulator_share"]
+        assert summary["simulator_share"] > 0  # the simulator served every page
     assert all(t["rows"] > 0 and t["epoch_rows_per_s"] > 0 for t in results["transforms"]["baxo"])
     assert "skipped" in results["transforms"]["primayer"]
     assert "skipped" in results["extraction_dsmr"]
@@ -50,5 +50,5 @@ def test_bench_smoke_writes_every_section(tmp_path: Path) -> None:
     assert "skipped" in results["dbt"]["incremental"]
 
     small, large = results["memory"]["points"]
-    assert small["rows"] == ours_rows and large["rows"] >= 100_000
+    assert small["rows"] == ours_rows and large["rows"] >= 200_000
     assert {t["target"] for t in results["targets"]} >= {"ours >= 50% of the orjson limit", "peak RSS 10M/1M <= 1.2"}
