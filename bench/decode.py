@@ -12,6 +12,9 @@ import orjson
 import polars as pl
 
 from pipelines.vendors.baxo.simulator import USERNAME
+from pipelines.vendors.baxo.timebase import to_baxo_seconds
+
+SYNTHETIC_DAY = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def fetch_pages(base_url: str, forms: list[dict[str, str]]) -> list[bytes]:
@@ -67,7 +70,7 @@ def our_page_path(pages: list[bytes], partition: str, land: bool) -> int:
 
 def synthetic_raw_historics(rows: int) -> pl.DataFrame:
     """A raw historics frame as the client parses it: 2000-epoch seconds, values as strings."""
-    t = 820_454_400 + np.arange(rows, dtype=np.int64) % 86_400
+    t = to_baxo_seconds(SYNTHETIC_DAY) + np.arange(rows, dtype=np.int64) % 86_400
     return pl.DataFrame(
         {
             "device_id": pl.Series(np.arange(rows) % 50).cast(pl.String),
@@ -85,7 +88,10 @@ def transform_rates(rows: int) -> dict[str, float]:
     from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc
 
     raw = synthetic_raw_historics(rows)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start, end = SYNTHETIC_DAY, SYNTHETIC_DAY + timedelta(days=1)
     epoch_s = best_seconds(lambda: raw.select(baxo_seconds_to_utc(pl.col("timestamp"))))
-    whole_s = best_seconds(lambda: transform.historics_frame(raw, start, start + timedelta(days=1)))
+    kept = transform.historics_frame(raw, start, end).height
+    if kept != rows:
+        raise RuntimeError(f"synthetic rows fell outside their day: {kept} of {rows} kept")
+    whole_s = best_seconds(lambda: transform.historics_frame(raw, start, end))
     return {"rows": rows, "epoch_rows_per_s": rows / epoch_s, "historics_frame_rows_per_s": rows / whole_s}
