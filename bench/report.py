@@ -1,7 +1,12 @@
-"""results.json -> results.md: the tables `make bench` prints."""
+"""results.json -> results.md: the tables `make bench` prints.
+
+python -m bench.report [bench/results.json]   re-renders results.md beside it (e.g. after NOTES.md changed)
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +192,14 @@ def render(results: dict[str, Any], profile: Path | None) -> str:
         out += ["## Profile of our extraction (pyinstrument, top of the call tree)", "", "```"]
         out += lines[:PROFILE_LINES] + ["```", "", f"Whole profile: `{profile.name}`.", ""]
     return "\n".join(out)
+
+
+def main() -> None:
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("results.json"))
+    results = json.loads(source.read_text())
+    profile = source.with_name(results["profile_file"]) if results.get("profile_file") else None
+    source.with_name("results.md").write_text(render(results, profile))
+
+
+if __name__ == "__main__":
+    main()
