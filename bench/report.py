@@ -33,6 +33,13 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _timings(timings: dict[str, Any]) -> str:
+    """dbt's own account of a build: seconds per kind of node and the slowest nodes."""
+    kinds = ", ".join(f"{k} {v:.1f} s" for k, v in timings["seconds_by_kind"].items())
+    slowest = ", ".join(f"`{name}` {seconds:.1f} s" for name, seconds in timings["slowest"])
+    return f"dbt elapsed {timings['elapsed_s']:.1f} s; by kind: {kinds}; slowest: {slowest}"
+
+
 def render(results: dict[str, Any], profile: Path | None) -> str:
     m = results["machine"]
     ex, tr, dbt, mem = results["extraction"], results["transforms"], results["dbt"], results["memory"]
@@ -133,7 +140,13 @@ def render(results: dict[str, Any], profile: Path | None) -> str:
             for b in dbt["builds"]
         ],
     )
+    for build in dbt["builds"]:
+        if "timings" in build:
+            out += [f"- {build['readings']:,} readings, cold: {_timings(build['timings'])}"]
     inc = dbt["incremental"]
+    if "daily_timings" in inc:
+        out += [f"- scheduled day: {_timings(inc['daily_timings'])}"]
+    out += [""]
     rerun = ex["ours_rerun"]
     cold = ex["contenders"]["ours"]["runs"][0]
     inc_rows = [

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from bench import decode, warehouse
+from bench.workers import _historic_forms
 from pipelines.settings import PROJECT_ROOT
 from pipelines.vendors.baxo.simulator import BaxoSimulator, BaxoSimulatorConfig
 
@@ -146,13 +147,8 @@ def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
     out: dict[str, Any] = {}
     with simulator(scale.extraction_readings) as sim:
-        forms_probe = _fresh_job(sim.base_url)
         # Render and cache every page once, and keep the bytes for the orjson limit.
-        from bench.workers import _historic_forms
-
-        forms = _historic_forms(sim.base_url, PARTITION)
-        pages = decode.fetch_pages(sim.base_url, forms)
-        shutil.rmtree(forms_probe["work_dir"], ignore_errors=True)
+        pages = decode.fetch_pages(sim.base_url, _historic_forms(sim.base_url, PARTITION))
         order = list(contenders)
         for round_ in range(scale.repeats):
             for name in order[round_ % len(order) :] + order[: round_ % len(order)]:  # alternate who goes first
@@ -229,6 +225,7 @@ def bench_dbt(scale: Scale) -> dict[str, Any]:
                 "cold_build_s": cold_s,
                 "warehouse_mb": (data_dir / "warehouse.duckdb").stat().st_size / 2**20,
                 "fct_reading_rows": warehouse.fct_reading_rows(data_dir),
+                "timings": warehouse.dbt_node_timings(data_dir),
             }
             builds.append(build)
             if i == len(scale.dbt_readings) - 1:  # the incremental runs on the largest landing
@@ -254,6 +251,7 @@ def bench_incremental_dbt(
         data_dir, {"min_date": new_day.isoformat(), "max_date": new_day.isoformat()}
     )
     out["daily_fraction_of_cold"] = out["daily_build_s"] / cold_s
+    out["daily_timings"] = warehouse.dbt_node_timings(data_dir)
     out["fct_reading_rows_after_daily"] = warehouse.fct_reading_rows(data_dir)
     out["dbt_fixed_cost_s"] = warehouse.dbt_baseline(data_dir)
     return out

@@ -147,6 +147,27 @@ def dbt_build(data_dir: Path, dbt_vars: dict[str, str] | None = None) -> float:
     return seconds
 
 
+def dbt_node_timings(data_dir: Path, top: int = 6) -> dict[str, object]:
+    """Where the last `dbt build` spent its time: seconds per kind of node, and the slowest nodes."""
+    results = json.loads((data_dir / "dbt_target" / "run_results.json").read_text())["results"]
+    by_kind: dict[str, float] = {}
+    for node in results:
+        kind = node["unique_id"].split(".")[0]
+        by_kind[kind] = by_kind.get(kind, 0.0) + node["execution_time"]
+    slowest = sorted(results, key=lambda n: n["execution_time"], reverse=True)[:top]
+    return {
+        "seconds_by_kind": {k: round(v, 2) for k, v in sorted(by_kind.items())},
+        "slowest": [[_node_name(n["unique_id"]), round(n["execution_time"], 2)] for n in slowest],
+        "elapsed_s": json.loads((data_dir / "dbt_target" / "run_results.json").read_text())["elapsed_time"],
+    }
+
+
+def _node_name(unique_id: str) -> str:
+    """`model.telemetry.fct_reading` -> `fct_reading`; a test's id ends in a hash after its name."""
+    parts = unique_id.split(".")
+    return (parts[2] if parts[0] == "test" and len(parts) > 3 else parts[-1])[:70]
+
+
 def fct_reading_rows(data_dir: Path) -> int:
     import duckdb
 
