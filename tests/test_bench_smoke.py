@@ -47,6 +47,7 @@ def test_bench_smoke_writes_every_section(tmp_path: Path) -> None:
     (build,) = results["dbt"]["builds"]
     assert build["fct_reading_rows"] == build["readings"] >= 50_000
     assert build["warehouse_mb"] > 0
+    assert build["timings"]["seconds_by_kind"]["model"] > 0 and build["timings"]["slowest"]
     assert "skipped" in results["dbt"]["incremental"]
 
     small, large = results["memory"]["points"]
