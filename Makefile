@@ -42,8 +42,13 @@ ui: manifest
 	$(PY) -m pipelines.run --ui
 
 lint: install
-	$(VENV)/bin/ruff check pipelines tests
-	$(VENV)/bin/ruff format --check pipelines tests
+	$(VENV)/bin/ruff check pipelines tests bench
+	$(VENV)/bin/ruff format --check pipelines tests bench
+
+# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|default|large.
+SCALE ?= default
+bench: manifest
+	$(PY) -m bench.run --scale $(SCALE)
 
 # Re-pin after editing requirements.in (records versions only, no download addresses).
 lock: install

@@ -48,6 +48,30 @@ def test_crash_mid_partition_keeps_the_old_partition(data_dir: Path) -> None:
     assert sorted(p.name for p in (data_dir / "landing" / "v" / "d").iterdir()) == ["date=2026-01-01"]
 
 
+def test_pages_are_validated_in_batches_with_the_same_rows_as_page_by_page(data_dir: Path) -> None:
+    pages = [
+        pl.DataFrame({"name": ["a", "b"], "value": [1.0, 2.0]}),
+        pl.DataFrame({"name": ["c", None], "value": [3.0, 4.0]}),
+        pl.DataFrame({"name": ["e", "f"], "value": [5.0, -6.0]}),
+    ]
+    with PartitionWriter("v", "d", "2026-01-01", Reading, "e", batch_rows=4) as writer:
+        for page in pages:
+            writer.write(page)
+    assert (writer.result.landed_rows, writer.result.quarantined_rows, writer.result.parts) == (4, 2, 2)
+    assert read(data_dir, "landing").sort("name")["name"].to_list() == ["a", "b", "c", "e"]
+    quarantined = read(data_dir, "quarantine").sort("reason")
+    assert quarantined["record"].to_list() == ['{"name":null,"value":4.0}', '{"name":"f","value":-6.0}']
+
+
+def test_a_page_wide_failure_in_a_batch_condemns_its_own_page_only(data_dir: Path) -> None:
+    with PartitionWriter("v", "d", "2026-01-01", Reading, "e") as writer:
+        writer.write(pl.DataFrame({"name": ["a"], "value": ["1.5"]}))
+        writer.write(pl.DataFrame({"name": ["b"], "value": ["not a number"]}))  # fails coercion: whole page
+    assert read(data_dir, "landing")["name"].to_list() == ["a"]
+    (reason,) = read(data_dir, "quarantine")["reason"].to_list()
+    assert reason.startswith("schema Reading: value")
+
+
 def test_empty_partition_still_carries_the_schema(data_dir: Path) -> None:
     result = land_frame("v", "d", "2026-01-01", Reading.empty(), Reading, "e")
     assert result.landed_rows == 0
