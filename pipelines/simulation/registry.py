@@ -1,7 +1,8 @@
 """Every vendor simulator, by vendor name: its app factory, fixed port and default settings.
 
 A vendor's `simulator` module provides `create_app(config=None)`, `SIMULATOR_PORT`,
-`DEFAULT_ENV` (setting name -> value pointing at the simulator) and `BASE_URL_ENV`.
+`DEFAULT_ENV` (setting name -> value pointing at the simulator) and `BASE_URL_ENV`; one whose
+data follows the clock also provides `config_at(now)`, a config with that clock pinned.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 VENDOR_SIMULATORS = {
@@ -27,11 +29,19 @@ class SimulatorSpec:
     port: int
     default_env: dict[str, str]  # settings that point the pipeline at this simulator
     base_url_env: str  # the setting that decides whether the real service is used instead
+    config_at: Callable[[datetime], Any] | None  # a config with the clock pinned, if it has one
 
 
 def simulator_spec(vendor: str) -> SimulatorSpec:
     module = importlib.import_module(VENDOR_SIMULATORS[vendor])
-    return SimulatorSpec(vendor, module.create_app, module.SIMULATOR_PORT, module.DEFAULT_ENV, module.BASE_URL_ENV)
+    return SimulatorSpec(
+        vendor,
+        module.create_app,
+        module.SIMULATOR_PORT,
+        module.DEFAULT_ENV,
+        module.BASE_URL_ENV,
+        getattr(module, "config_at", None),
+    )
 
 
 def all_specs() -> list[SimulatorSpec]:

@@ -12,17 +12,16 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
-    ConfigurableResource,
     MaterializeResult,
     asset,
     multi_asset,
 )
 
 from pipelines.cursors import read_cursor, write_cursor
-from pipelines.http import RetryPolicy
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.resources import VendorResource
 from pipelines.vendors.bagtower import paths, transform
 from pipelines.vendors.bagtower.client import VENDOR, BagtowerClient
 from pipelines.vendors.bagtower.schemas import (
@@ -45,19 +44,16 @@ FIRST_RUN_DAYS = 30  # how far back the first issues run looks for modified issu
 ISSUE_LOOKBACK = timedelta(days=35)
 
 
-class BagtowerResource(ConfigurableResource):
+class BagtowerResource(VendorResource):
     """Where and as which company to reach Bagtower (`BAGTOWER_BASE_URL`, `BAGTOWER_API_KEY`,
     `BAGTOWER_COMPANY_ID`)."""
 
     base_url: str
     api_key: str
     company_id: str
-    timeout_s: float = 30.0
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
 
     def client(self) -> BagtowerClient:
-        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        retry = self.retry_policy()
         return BagtowerClient(self.base_url, self.api_key, self.company_id, timeout_s=self.timeout_s, retry=retry)
 
 

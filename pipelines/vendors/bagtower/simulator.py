@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -563,6 +564,11 @@ def _epoch_param(request: Request, name: str, default: int) -> int:
 
 def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("true", "1", "yes")
+
+
+def config_at(now: datetime) -> BagtowerSimulatorConfig:
+    """The default company with the clock pinned at `now` (repeatable `make run`)."""
+    return BagtowerSimulatorConfig(now=now.timestamp())
 
 
 def create_app(config: BagtowerSimulatorConfig | None = None) -> Starlette:

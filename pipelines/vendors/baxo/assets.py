@@ -4,12 +4,12 @@ historic tag values per daily partition."""
 from collections.abc import Iterator
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from pipelines.http import RetryPolicy
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.resources import VendorResource
 from pipelines.vendors.baxo import transform
 from pipelines.vendors.baxo.client import VENDOR, BaxoClient
 from pipelines.vendors.baxo.schemas import BaxoContract, BaxoDevice, BaxoHistoric, BaxoRealtime
@@ -25,18 +25,15 @@ for _dataset, _schema in {
 DEVICES_PER_REQUEST = 25  # multi-device requests save calls; a bounded list keeps URLs short
 
 
-class BaxoResource(ConfigurableResource):
+class BaxoResource(VendorResource):
     """Where and as whom to reach BAXO Connect (`BAXO_BASE_URL`, `BAXO_USERNAME`, `BAXO_PASSWORD`)."""
 
     base_url: str
     username: str
     password: str
-    timeout_s: float = 30.0
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
 
     def client(self) -> BaxoClient:
-        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        retry = self.retry_policy()
         return BaxoClient(self.base_url, self.username, self.password, timeout_s=self.timeout_s, retry=retry)
 
 

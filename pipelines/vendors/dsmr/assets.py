@@ -7,13 +7,13 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.cursors import read_cursor, write_cursor
-from pipelines.http import RetryPolicy
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, partition_dir, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.resources import VendorResource
 from pipelines.vendors.dsmr.client import (
     CONSUMPTION_TODAY,
     DAY_STATISTICS,
@@ -43,17 +43,14 @@ for _dataset, _schema in {
 log = logging.getLogger(__name__)
 
 
-class DsmrResource(ConfigurableResource):
+class DsmrResource(VendorResource):
     """DSMR-reader instances (`DSMR_INSTANCES`, JSON); each key in the env var it names."""
 
     instances: str
-    timeout_s: float = 30.0
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
     page_limit: int = 2000
 
     def clients(self) -> list[DsmrClient]:
-        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        retry = self.retry_policy()
         return [
             DsmrClient(instance, timeout_s=self.timeout_s, retry=retry, page_limit=self.page_limit)
             for instance in instances_from_env(self.instances)

@@ -565,6 +565,11 @@ def _results_json(frame: pl.DataFrame) -> str:
     return frame.write_json() if frame.height else "[]"
 
 
+def config_at(now: datetime) -> DsmrSimulatorConfig:
+    """The default instances with the clock pinned at `now` (repeatable `make run`)."""
+    return DsmrSimulatorConfig(now=now)
+
+
 def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
     """The ASGI app; `app.state.simulator` exposes the simulated instances to tests."""
     simulator = DsmrSimulator(config)

@@ -9,15 +9,14 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
-    ConfigurableResource,
     MaterializeResult,
     multi_asset,
 )
 
-from pipelines.http import RetryPolicy
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window
+from pipelines.resources import VendorResource
 from pipelines.vendors.encloud import transform
 from pipelines.vendors.encloud.client import DEVICES, PAGE_LIMIT, VENDOR, EncloudClient
 from pipelines.vendors.encloud.schemas import EncloudDevice, EncloudReading
@@ -33,7 +32,7 @@ def _split(setting: str) -> list[str]:
     return [item.strip() for item in setting.split(",") if item.strip()]
 
 
-class EncloudResource(ConfigurableResource):
+class EncloudResource(VendorResource):
     """Where and as whom to reach enCloud (`ENCLOUD_BASE_URL`, `ENCLOUD_EMAIL`, `ENCLOUD_PASSWORD`,
     `ENCLOUD_API_KEY`), which sensor keys to pull (`ENCLOUD_KEYS`) and for which customers
     (`ENCLOUD_CUSTOMER_IDS`, comma lists; no customers = every device, without a customer)."""
@@ -44,12 +43,9 @@ class EncloudResource(ConfigurableResource):
     api_key: str
     sensor_keys: str = "cell.rssi,cell.rsrq,cell.uptime,system.uptime,cell2.status"
     customer_ids: str = ""
-    timeout_s: float = 30.0
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
 
     def client(self) -> EncloudClient:
-        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        retry = self.retry_policy()
         return EncloudClient(
             self.base_url, self.email, self.password, self.api_key, timeout_s=self.timeout_s, retry=retry
         )

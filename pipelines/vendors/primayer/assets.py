@@ -23,15 +23,14 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
-    ConfigurableResource,
     MaterializeResult,
     multi_asset,
 )
 
-from pipelines.http import RetryPolicy
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import materialize_result, quarantine_check_spec
 from pipelines.partitions import daily_partitions, day_window
+from pipelines.resources import VendorResource
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.audio import DEFAULT_SAMPLE_RATE_HZ, WavPartition, clip_statistics, decode_clips
 from pipelines.vendors.primayer.client import VENDOR, PrimayerClient
@@ -90,7 +89,7 @@ class FleetSettings:
     audio_sample_rate_hz: int = DEFAULT_SAMPLE_RATE_HZ
 
 
-class PrimayerResource(ConfigurableResource):
+class PrimayerResource(VendorResource):
     """Where and as whom to reach the Data API (`PRIMAYER_BASE_URL`, `PRIMAYER_TOKEN`), and the
     fleet: logger serials (`PRIMAYER_SERIALS`, comma-separated) and the IANA zone its zone-less
     timestamps are read in (`PRIMAYER_TIMEZONE`)."""
@@ -100,12 +99,9 @@ class PrimayerResource(ConfigurableResource):
     serials: str = ""
     timezone: str = "Europe/London"
     audio_sample_rate_hz: int = DEFAULT_SAMPLE_RATE_HZ
-    timeout_s: float = 30.0
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
 
     def client(self) -> PrimayerClient:
-        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        retry = self.retry_policy()
         return PrimayerClient(self.base_url, self.token, timeout_s=self.timeout_s, retry=retry)
 
     def fleet(self) -> FleetSettings:

@@ -1,0 +1,16 @@
+"""What every vendor's Dagster resource shares: how patiently its client talks HTTP."""
+
+from dagster import ConfigurableResource
+
+from pipelines.http import RetryPolicy
+
+
+class VendorResource(ConfigurableResource):
+    """Base of the vendor resources: request timeout and retry settings, overridable per vendor."""
+
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
