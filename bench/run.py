@@ -2,10 +2,10 @@
 
 python -m bench.run [--scale smoke|default|large] [--out bench] [--no-profile]
 
-Every extraction contender runs in a process of its own against one BAXO simulator process that
-serves pre-rendered pages; runs alternate between contenders. Results go to `<out>/results.md`
-and `<out>/results.json`. Nothing here asserts a speed: the targets of the issue are reported
-as met or missed, with a profile of our extraction where it misses.
+Every extraction contender runs in a process of its own against one simulator process (BAXO
+historics, then DSMR readings) that serves pre-rendered pages; runs alternate between contenders.
+Results go to `<out>/results.md` and `<out>/results.json`. Nothing here asserts a speed: the
+targets of the issue are reported as met or missed, with a profile of our extraction where it misses.
 """
 
 from __future__ import annotations
