@@ -95,3 +95,109 @@ def transform_rates(rows: int) -> dict[str, float]:
         raise RuntimeError(f"synthetic rows fell outside their day: {kept} of {rows} kept")
     whole_s = best_seconds(lambda: transform.historics_frame(raw, start, end))
     return {"rows": rows, "epoch_rows_per_s": rows / epoch_s, "historics_frame_rows_per_s": rows / whole_s}
+
+
+# -- DSMR readings ----------------------------------------------------------------------------------
+def fetch_dsmr_pages(base_url: str, requests: list[tuple[str, dict[str, str]]], limit: int) -> list[tuple[str, bytes]]:
+    """(meter, page bytes) of every limit/offset readings page, as dlt asks for them."""
+    from bench.simserver import DSMR_API_KEY
+
+    pages = []
+    with httpx.Client(timeout=120, headers={"X-AUTHKEY": DSMR_API_KEY}) as http:
+        for path, params in requests:
+            offset = 0
+            while True:
+                response = http.get(base_url + path, params={**params, "limit": limit, "offset": offset})
+                response.raise_for_status()
+                pages.append((path.split("/", 1)[0], response.content))
+                offset += limit
+                if offset >= orjson.loads(response.content)["count"]:
+                    break
+    return pages
+
+
+def walk_our_dsmr_pages(base_url: str, meters: int, partition: str, limit: int) -> int:
+    """Ask for every keyset page our DSMR client asks for (so the simulator caches them); rows kept."""
+    from bench.simserver import DSMR_API_KEY, DSMR_TIMEZONE, dsmr_instances
+    from pipelines.partitions import day_window
+    from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance
+
+    start, end = day_window(partition)
+    rows = 0
+    for meter in dsmr_instances(meters):
+        instance = DsmrInstance(meter.name, base_url + meter.name, DSMR_API_KEY, DSMR_TIMEZONE)
+        with DsmrClient(instance, page_limit=limit) as client:
+            rows += sum(page.height for page in client.reading_pages(start, end))
+    return rows
+
+
+def orjson_dsmr_rows(pages: list[tuple[str, bytes]]) -> int:
+    return sum(len(orjson.loads(content)["results"]) for _, content in pages)
+
+
+def our_dsmr_page_path(pages: list[tuple[str, bytes]], partition: str, land: bool) -> int:
+    """Our DSMR client's page decode (httpx's `.json()`, i.e. json.loads) and transform; with
+    `land`, pandera + Parquet too. No HTTP."""
+    import json
+
+    from pipelines.landing import PartitionWriter
+    from pipelines.vendors.dsmr import transform
+    from pipelines.vendors.dsmr.client import READINGS
+    from pipelines.vendors.dsmr.schemas import DsmrReading
+
+    frames = (transform.readings_frame(json.loads(content)["results"], meter) for meter, content in pages)
+    if not land:
+        return sum(frame.height for frame in frames)
+    with PartitionWriter("dsmr", "readings", partition, DsmrReading, READINGS) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.result.landed_rows
+
+
+# -- Primayer histograms ----------------------------------------------------------------------------
+def synthetic_histograms(bin_rows: int, bins: int = 32) -> pl.DataFrame:
+    """Histograms as `histograms_frame` gives them (serial, epoch_at, histogram_at, bins), `bins`
+    bins each, `bin_rows` bins in all; counts shaped like the simulator's (a noisy bump)."""
+    histograms = -(-bin_rows // bins)
+    seconds = int(SYNTHETIC_DAY.timestamp()) + 60 * (np.arange(histograms, dtype=np.int64) // 50)
+    at = pl.from_epoch(pl.Series(seconds), "s").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    rng = np.random.default_rng(7)
+    level = np.linspace(0.0, 1.0, bins)
+    mu = rng.uniform(0.1, 0.8, histograms)
+    counts = np.floor(
+        600 * np.exp(-0.5 * ((level[None, :] - mu[:, None]) / 0.15) ** 2) + rng.random((histograms, bins))
+    )
+    return pl.DataFrame(
+        {
+            "serial": pl.Series(np.arange(histograms) % 50).cast(pl.String),
+            "epoch_at": at,
+            "histogram_at": at,
+            "bins": pl.Series(counts.astype(np.int64)).cast(pl.List(pl.Int64)),
+        }
+    )
+
+
+def histogram_rates(bin_rows: int) -> dict[str, float]:
+    """Bin rows per second of Primayer's histogram decoding: checks + long table, statistics, both."""
+    from pipelines.vendors.primayer import transform
+
+    hist = synthetic_histograms(bin_rows)
+
+    def decode() -> pl.DataFrame:
+        good, _ = transform.split_histograms(hist)
+        return transform.histogram_bins(good)
+
+    long = decode()
+    stats = transform.histogram_stats(long)
+    if stats.height != hist.height:
+        raise RuntimeError(f"histogram stats: {stats.height} of {hist.height} histograms")
+    decode_s = best_seconds(decode)
+    stats_s = best_seconds(lambda: transform.histogram_stats(long))
+    both_s = best_seconds(lambda: transform.histogram_stats(decode()))
+    return {
+        "rows": long.height,
+        "histograms": hist.height,
+        "decode_rows_per_s": long.height / decode_s,
+        "stats_rows_per_s": long.height / stats_s,
+        "decode_and_stats_rows_per_s": long.height / both_s,
+    }

@@ -2,10 +2,10 @@
 
 python -m bench.run [--scale smoke|default|large] [--out bench] [--no-profile]
 
-Every extraction contender runs in a process of its own against one BAXO simulator process that
-serves pre-rendered pages; runs alternate between contenders. Results go to `<out>/results.md`
-and `<out>/results.json`. Nothing here asserts a speed: the targets of the issue are reported
-as met or missed, with a profile of our extraction where it misses.
+Every extraction contender runs in a process of its own against one simulator process (BAXO
+historics, then DSMR readings) that serves pre-rendered pages; runs alternate between contenders.
+Results go to `<out>/results.md` and `<out>/results.json`. Nothing here asserts a speed: the
+targets of the issue are reported as met or missed, with a profile of our extraction where it misses.
 """
 
 from __future__ import annotations
@@ -48,13 +48,20 @@ class Scale:
     dbt_days: int
     dbt_incremental: bool  # the no-change re-run and the scheduled day (two more dbt calls)
     memory_readings: int  # the larger partition; the smaller is section 1's
+    # section 1b, in whole meter-days of 8,640; the page cache holds ~1.6 GB per 1 M readings
+    # (both paging schemes), so large stays at 1 M
+    dsmr_readings: int
 
 
 SCALES = {
     # smoke: seconds, so `make test` runs it; one dbt call (each costs ~10 s here), no dlt insert_values
-    "smoke": Scale(20_000, 1, False, (10_000, 100_000), (50_000,), 3, False, 200_000),
-    "default": Scale(1_000_000, 2, True, (1_000_000, 10_000_000), (1_000_000, 10_000_000), 30, True, 10_000_000),
-    "large": Scale(10_000_000, 1, False, (1_000_000, 10_000_000), (1_000_000, 10_000_000), 30, True, 30_000_000),
+    "smoke": Scale(20_000, 1, False, (10_000, 100_000), (50_000,), 3, False, 200_000, 8_640),
+    "default": Scale(
+        1_000_000, 2, True, (1_000_000, 10_000_000), (1_000_000, 10_000_000), 30, True, 10_000_000, 1_000_000
+    ),
+    "large": Scale(
+        10_000_000, 1, False, (1_000_000, 10_000_000), (1_000_000, 10_000_000), 30, True, 30_000_000, 1_000_000
+    ),
 }
 
 
@@ -86,8 +93,22 @@ class Simulator:
 @contextmanager
 def simulator(readings: int, cache: bool = True) -> Iterator[Simulator]:
     devices_per_contract, interval_s = fleet_for(readings)
-    command = [sys.executable, "-m", "bench.simserver", "--devices-per-contract", str(devices_per_contract)]
-    command += ["--interval-s", str(interval_s)] + ([] if cache else ["--no-cache"])
+    command = ["--devices-per-contract", str(devices_per_contract), "--interval-s", str(interval_s)]
+    with _simserver(command + ([] if cache else ["--no-cache"])) as sim:
+        yield sim
+
+
+DSMR_READINGS_PER_METER_DAY = 86_400 // 10
+
+
+def dsmr_meters_for(readings: int) -> int:
+    """DSMR meters whose one UTC day of readings (one per 10 s) holds at least `readings`."""
+    return -(-readings // DSMR_READINGS_PER_METER_DAY)
+
+
+@contextmanager
+def _simserver(args: list[str]) -> Iterator[Simulator]:
+    command = [sys.executable, "-m", "bench.simserver", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
     try:
         port = int(process.stdout.readline().split()[1])  # type: ignore[union-attr]
@@ -187,6 +208,74 @@ def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
     return out
 
 
+def bench_extraction_dsmr(scale: Scale) -> dict[str, Any]:
+    """DSMR readings: ours (keyset pages) vs dlt (limit/offset pages), same meters, same day."""
+    from bench.workers import DSMR_PAGE_LIMIT, dsmr_reading_requests
+
+    contenders = {
+        "ours": ("dsmr_ours", {}),
+        "dlt_rest_api_parquet": ("dsmr_dlt_rest_api", {"loader_file_format": "parquet"}),
+        "dlt_arrow": ("dsmr_dlt_arrow", {}),
+    }
+    meters = dsmr_meters_for(scale.dsmr_readings)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
+    out: dict[str, Any] = {"meters": meters, "page_limit": DSMR_PAGE_LIMIT}
+    with _simserver(["--dsmr-instances", str(meters)]) as sim:
+        # Render and cache every page once: dlt's limit/offset pages (their bytes are the orjson
+        # limit's input) and ours' keyset pages (by one untimed run of ours).
+        requests = dsmr_reading_requests({"partition": PARTITION, "instances": meters})
+        pages = decode.fetch_dsmr_pages(sim.base_url, requests, DSMR_PAGE_LIMIT)
+        decode.walk_our_dsmr_pages(sim.base_url, meters, PARTITION, DSMR_PAGE_LIMIT)
+        order = list(contenders)
+        for round_ in range(scale.repeats):
+            for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+                worker, extra = contenders[name]
+                runs[name].append(_run_fresh(worker, sim, instances=meters, **extra))
+        if scale.insert_values:
+            runs["dlt_rest_api_insert_values"] = [
+                _run_fresh("dsmr_dlt_rest_api", sim, instances=meters, loader_file_format="insert_values")
+            ]
+        out["cached_pages"] = httpx.get(sim.base_url + "_bench/cpu", timeout=30).json()["cached_pages"]
+    out["contenders"] = {name: _summary(r) for name, r in runs.items()}
+    ours = out["contenders"]["ours"]
+    out["ratios"] = {
+        name: {
+            "rows_per_s": ours["rows_per_s"] / summary["rows_per_s"],
+            "peak_rss": ours["peak_rss_mb"] / summary["peak_rss_mb"],
+        }
+        for name, summary in out["contenders"].items()
+        if name != "ours"
+    }
+    out["pages"] = len(pages)
+    out["limit"] = bench_dsmr_limit(pages, ours["rows_per_s"])
+    return out
+
+
+def _run_fresh(worker: str, sim: Simulator, **extra: Any) -> dict[str, Any]:
+    job = _fresh_job(sim.base_url, **extra)
+    try:
+        return run_worker(worker, job, sim)
+    finally:
+        shutil.rmtree(job["work_dir"], ignore_errors=True)
+
+
+def bench_dsmr_limit(pages: list[tuple[str, bytes]], ours_rows_per_s: float) -> dict[str, Any]:
+    rows = decode.orjson_dsmr_rows(pages)
+    orjson_s = decode.best_seconds(lambda: decode.orjson_dsmr_rows(pages))
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        os.environ["PIPELINES_DATA_DIR"] = tmp
+        parse_s = decode.best_seconds(lambda: decode.our_dsmr_page_path(pages, PARTITION, land=False))
+        land_s = decode.best_seconds(lambda: decode.our_dsmr_page_path(pages, PARTITION, land=True))
+    return {
+        "bytes": sum(len(p) for _, p in pages),
+        "rows": rows,
+        "orjson_rows_per_s": rows / orjson_s,
+        "our_parse_transform_rows_per_s": rows / parse_s,
+        "our_parse_transform_validate_land_rows_per_s": rows / land_s,
+        "ours_fraction_of_limit": ours_rows_per_s / (rows / orjson_s),
+    }
+
+
 def bench_limit(pages: list[bytes], ours_rows_per_s: float) -> dict[str, Any]:
     rows = decode.orjson_rows(pages)
     orjson_s = decode.best_seconds(lambda: decode.orjson_rows(pages))
@@ -207,7 +296,7 @@ def bench_limit(pages: list[bytes], ours_rows_per_s: float) -> dict[str, Any]:
 def bench_transforms(scale: Scale) -> dict[str, Any]:
     return {
         "baxo": [decode.transform_rates(n) for n in scale.transform_rows],
-        "primayer": {"skipped": "Primayer is not on this branch yet; its histogram decoding plugs in here."},
+        "primayer": [decode.histogram_rates(n) for n in scale.transform_rows],
     }
 
 
@@ -329,6 +418,30 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "{:.0%}",
         ),
         _target("peak RSS 10M/1M <= 1.2", results["memory"]["peak_rss_ratio"], 1.2, False, "{:.2f}"),
+        *dsmr_targets(results["extraction_dsmr"]),
+    ]
+
+
+def dsmr_targets(ex: dict[str, Any]) -> list[dict[str, Any]]:
+    ratios = ex["ratios"]
+    return [
+        _target(
+            "DSMR: ours >= 15x dlt rest_api rows/s (parquet path)",
+            ratios["dlt_rest_api_parquet"]["rows_per_s"],
+            15,
+            True,
+            "{:.2f}x",
+        ),
+        _target("DSMR: ours >= 3x dlt arrow path rows/s", ratios["dlt_arrow"]["rows_per_s"], 3, True, "{:.2f}x"),
+        _target(
+            "DSMR: ours peak RSS <= 1/2 dlt rest_api (parquet)",
+            ratios["dlt_rest_api_parquet"]["peak_rss"],
+            0.5,
+            False,
+            "{:.2f}",
+        ),
+        _target("DSMR: ours peak RSS <= 1/2 dlt arrow", ratios["dlt_arrow"]["peak_rss"], 0.5, False, "{:.2f}"),
+        _target("DSMR: ours >= 50% of the orjson limit", ex["limit"]["ours_fraction_of_limit"], 0.5, True, "{:.0%}"),
     ]
 
 
@@ -366,6 +479,7 @@ def main() -> None:
     profile_to = None if args.no_profile else args.out / f"profile-ours-{args.scale}.txt"
     sections = (
         ("extraction", lambda: bench_extraction(scale, profile_to)),
+        ("extraction_dsmr", lambda: bench_extraction_dsmr(scale)),
         ("transforms", lambda: bench_transforms(scale)),
         ("dbt", lambda: bench_dbt(scale)),
         ("memory", lambda: bench_memory(scale, results["extraction"])),
@@ -375,9 +489,6 @@ def main() -> None:
         section_started = time.perf_counter()
         results[name] = section()
         results[name]["section_s"] = time.perf_counter() - section_started
-    results["extraction_dsmr"] = {
-        "skipped": "DSMR is not on this branch yet; its offset/limit readings extraction vs dlt plugs in here."
-    }
     results["targets"] = targets(results)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["total_s"] = time.perf_counter() - started
