@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipelines.settings import PROJECT_ROOT
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME
 
 GROUP_FIELDS = ("tagReference", "deviceIdentifier", "logs")
@@ -351,7 +352,9 @@ def main() -> None:
 
         with Profiler(interval=0.002) as profiler:
             out = CONTENDERS[name](job)
-        Path(profile_to).write_text(profiler.output_text(unicode=False, color=False))
+        text = profiler.output_text(unicode=False, color=False)
+        # The profile is committed with the results: name files relative to the project.
+        Path(profile_to).write_text(text.replace(str(PROJECT_ROOT) + "/", ""))
     else:
         out = CONTENDERS[name](job)
     out["peak_rss_mb"] = _peak_rss_mb()
