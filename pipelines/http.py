@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 import httpx
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,14 @@ class VendorHttpClient:
             last_status,
             self.redact(f"gave up after {self.retry.max_attempts} attempts: {last_detail}"),
         ) from None
+
+    def json(self, endpoint: str, response: httpx.Response) -> object:
+        """The answer's JSON, decoded with orjson (about twice as fast as httpx's stdlib `json`)."""
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            snippet = self.redact(response.text[:200])
+            raise VendorDataError(self.vendor, endpoint, f"not JSON: {snippet!r}") from None
 
     def fail(self, endpoint: str, response: httpx.Response, detail: str = "") -> VendorRequestError:
         """An error for a non-retryable answer, with the vendor's message redacted."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import httpx
 import pytest
 
 from pipelines.http import Redactor, RetryPolicy, VendorHttpClient, VendorRequestError
@@ -56,3 +57,15 @@ def test_each_transient_fault_is_retried(start_simulator, kind: str) -> None:
         response = http.request("POST", "/k1", endpoint="k1?get=contracts", data={"get": "contracts"})
     assert response.status_code == 401  # reached the service: no credentials were sent
     assert server.faults.injected.get(kind, 0) >= 1
+
+
+def test_json_decode_error_names_vendor_endpoint_and_hides_secrets() -> None:
+    from pipelines.http import VendorDataError
+
+    http = VendorHttpClient("dsmr", "http://127.0.0.1", secrets=[SECRET])
+    answer = httpx.Response(200, text=f"<html>proxy error for key {SECRET}</html>")
+    with pytest.raises(VendorDataError) as err:
+        http.json("home api/v2/datalogger/dsmrreading", answer)
+    assert str(err.value).startswith("dsmr home api/v2/datalogger/dsmrreading: not JSON")
+    assert SECRET not in str(err.value)
+    assert http.json("e", httpx.Response(200, content=b'{"count": 2, "v": "1.250"}')) == {"count": 2, "v": "1.250"}

@@ -115,10 +115,7 @@ class DsmrClient:
             raise self.http.fail(endpoint, response, f"instance {self.instance.name}: API key refused or API disabled")
         if response.status_code != 200:
             raise self.http.fail(endpoint, response, f"instance {self.instance.name}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise VendorDataError(VENDOR, endpoint, f"not JSON: {self.http.redact(response.text[:200])!r}") from None
+        body = self.http.json(endpoint, response)
         if not isinstance(body, dict):
             raise VendorDataError(VENDOR, endpoint, f"expected an object, got {type(body).__name__}")
         return body
