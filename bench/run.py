@@ -386,25 +386,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     dbt = results["dbt"]
     big = max(dbt["builds"], key=lambda b: b["readings"])
     inc = dbt["incremental"]
-    ratios = ex["ratios"]
     return [
-        _target(
-            "ours >= 15x dlt rest_api rows/s (parquet path)",
-            ratios["dlt_rest_api_parquet"]["rows_per_s"],
-            15,
-            True,
-            "{:.2f}x",
-        ),
-        _target("ours >= 3x dlt arrow path rows/s", ratios["dlt_arrow"]["rows_per_s"], 3, True, "{:.2f}x"),
-        _target(
-            "ours peak RSS <= 1/2 dlt rest_api (parquet)",
-            ratios["dlt_rest_api_parquet"]["peak_rss"],
-            0.5,
-            False,
-            "{:.2f}",
-        ),
-        _target("ours peak RSS <= 1/2 dlt arrow", ratios["dlt_arrow"]["peak_rss"], 0.5, False, "{:.2f}"),
-        _target("ours >= 50% of the orjson limit", ex["limit"]["ours_fraction_of_limit"], 0.5, True, "{:.0%}"),
+        *peer_targets(ex),
         _target("no-change re-run <= 5% of cold (dbt)", inc.get("rerun_fraction_of_cold"), 0.05, False, "{:.0%}"),
         _target(
             "no-change re-run <= 5% of cold (extraction)",
@@ -424,30 +407,20 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "{:.0%}",
         ),
         _target("peak RSS 10M/1M <= 1.2", results["memory"]["peak_rss_ratio"], 1.2, False, "{:.2f}"),
-        *dsmr_targets(results["extraction_dsmr"]),
+        *peer_targets(results["extraction_dsmr"], "DSMR: "),
     ]
 
 
-def dsmr_targets(ex: dict[str, Any]) -> list[dict[str, Any]]:
+def peer_targets(ex: dict[str, Any], label: str = "") -> list[dict[str, Any]]:
+    """The issue's targets for one extraction section: speed and memory against dlt, and orjson."""
     ratios = ex["ratios"]
+    rest_api, arrow = ratios["dlt_rest_api_parquet"], ratios["dlt_arrow"]
     return [
-        _target(
-            "DSMR: ours >= 15x dlt rest_api rows/s (parquet path)",
-            ratios["dlt_rest_api_parquet"]["rows_per_s"],
-            15,
-            True,
-            "{:.2f}x",
-        ),
-        _target("DSMR: ours >= 3x dlt arrow path rows/s", ratios["dlt_arrow"]["rows_per_s"], 3, True, "{:.2f}x"),
-        _target(
-            "DSMR: ours peak RSS <= 1/2 dlt rest_api (parquet)",
-            ratios["dlt_rest_api_parquet"]["peak_rss"],
-            0.5,
-            False,
-            "{:.2f}",
-        ),
-        _target("DSMR: ours peak RSS <= 1/2 dlt arrow", ratios["dlt_arrow"]["peak_rss"], 0.5, False, "{:.2f}"),
-        _target("DSMR: ours >= 50% of the orjson limit", ex["limit"]["ours_fraction_of_limit"], 0.5, True, "{:.0%}"),
+        _target(f"{label}ours >= 15x dlt rest_api rows/s (parquet path)", rest_api["rows_per_s"], 15, True, "{:.2f}x"),
+        _target(f"{label}ours >= 3x dlt arrow path rows/s", arrow["rows_per_s"], 3, True, "{:.2f}x"),
+        _target(f"{label}ours peak RSS <= 1/2 dlt rest_api (parquet)", rest_api["peak_rss"], 0.5, False, "{:.2f}"),
+        _target(f"{label}ours peak RSS <= 1/2 dlt arrow", arrow["peak_rss"], 0.5, False, "{:.2f}"),
+        _target(f"{label}ours >= 50% of the orjson limit", ex["limit"]["ours_fraction_of_limit"], 0.5, True, "{:.0%}"),
     ]
 
 
