@@ -160,6 +160,28 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # -- sections -------------------------------------------------------------------------------------
+def _alternating(order: list[str], rounds: int) -> Iterator[tuple[int, str]]:
+    """(round, contender) with a different contender first in each round."""
+    for round_ in range(rounds):
+        for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+            yield round_, name
+
+
+def _compare(runs: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each contender's summary, and ours' rows/s and peak RSS as ratios of every other's."""
+    summaries = {name: _summary(r) for name, r in runs.items()}
+    ours = summaries["ours"]
+    ratios = {
+        name: {
+            "rows_per_s": ours["rows_per_s"] / summary["rows_per_s"],
+            "peak_rss": ours["peak_rss_mb"] / summary["peak_rss_mb"],
+        }
+        for name, summary in summaries.items()
+        if name != "ours"
+    }
+    return summaries, ratios
+
+
 def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
     contenders = {
         "ours": ("ours", {}),
@@ -172,16 +194,15 @@ def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
         # Render and cache every page once, and keep the bytes for the orjson limit.
         pages = decode.fetch_pages(sim.base_url, _historic_forms(sim.base_url, PARTITION))
         order = list(contenders)
-        for round_ in range(scale.repeats):
-            for name in order[round_ % len(order) :] + order[: round_ % len(order)]:  # alternate who goes first
-                worker, extra = contenders[name]
-                job = _fresh_job(sim.base_url, **extra)
-                try:
-                    runs[name].append(run_worker(worker, job, sim))
-                    if name == "ours" and round_ == 0:
-                        out["ours_rerun"] = run_worker("ours", job, sim)  # same partition, nothing new
-                finally:
-                    shutil.rmtree(job["work_dir"], ignore_errors=True)
+        for round_, name in _alternating(order, scale.repeats):
+            worker, extra = contenders[name]
+            job = _fresh_job(sim.base_url, **extra)
+            try:
+                runs[name].append(run_worker(worker, job, sim))
+                if name == "ours" and round_ == 0:
+                    out["ours_rerun"] = run_worker("ours", job, sim)  # same partition, nothing new
+            finally:
+                shutil.rmtree(job["work_dir"], ignore_errors=True)
         if scale.insert_values:
             job = _fresh_job(sim.base_url, loader_file_format="insert_values")
             try:
@@ -194,16 +215,8 @@ def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
                 run_worker("ours", job, sim)
             finally:
                 shutil.rmtree(job["work_dir"], ignore_errors=True)
-    out["contenders"] = {name: _summary(r) for name, r in runs.items()}
+    out["contenders"], out["ratios"] = _compare(runs)
     ours = out["contenders"]["ours"]
-    out["ratios"] = {
-        name: {
-            "rows_per_s": ours["rows_per_s"] / summary["rows_per_s"],
-            "peak_rss": ours["peak_rss_mb"] / summary["peak_rss_mb"],
-        }
-        for name, summary in out["contenders"].items()
-        if name != "ours"
-    }
     out["pages"] = len(pages)
     out["limit"] = bench_limit(pages, ours["rows_per_s"])
     return out
@@ -228,10 +241,9 @@ def bench_extraction_dsmr(scale: Scale) -> dict[str, Any]:
         pages = decode.fetch_dsmr_pages(sim.base_url, requests, DSMR_PAGE_LIMIT)
         decode.walk_our_dsmr_pages(sim.base_url, meters, PARTITION, DSMR_PAGE_LIMIT)
         order = list(contenders)
-        for round_ in range(scale.dsmr_repeats):
-            for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
-                worker, extra = contenders[name]
-                runs[name].append(_run_fresh(worker, sim, instances=meters, **extra))
+        for _, name in _alternating(order, scale.dsmr_repeats):
+            worker, extra = contenders[name]
+            runs[name].append(_run_fresh(worker, sim, instances=meters, **extra))
         if scale.insert_values:
             # dlt's default loader manages ~5k rows/s here: a tenth of the meters gives its rate
             # (rows/s, peak RSS at that volume) in ~20 s instead of ~200 s.
@@ -242,16 +254,8 @@ def bench_extraction_dsmr(scale: Scale) -> dict[str, Any]:
                 )
             ]
         out["cached_pages"] = httpx.get(sim.base_url + "_bench/cpu", timeout=30).json()["cached_pages"]
-    out["contenders"] = {name: _summary(r) for name, r in runs.items()}
+    out["contenders"], out["ratios"] = _compare(runs)
     ours = out["contenders"]["ours"]
-    out["ratios"] = {
-        name: {
-            "rows_per_s": ours["rows_per_s"] / summary["rows_per_s"],
-            "peak_rss": ours["peak_rss_mb"] / summary["peak_rss_mb"],
-        }
-        for name, summary in out["contenders"].items()
-        if name != "ours"
-    }
     out["pages"] = len(pages)
     out["limit"] = bench_dsmr_limit(pages, ours["rows_per_s"])
     return out
