@@ -6,6 +6,8 @@ import os
 
 from dagster import (
     AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
     Definitions,
     EnvVar,
     ScheduleDefinition,
@@ -14,17 +16,16 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
-from pipelines.vendors.bagtower.assets import BagtowerResource, bagtower_assets
-from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
-from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_assets, dsmr_readings_recent
-from pipelines.vendors.encloud.assets import EncloudResource, encloud_assets
-from pipelines.vendors.primayer.assets import PrimayerResource, primayer_assets
+from pipelines.extraction import daily_extraction_assets, extraction_assets, snapshot_extraction_assets
+from pipelines.vendors.bagtower.assets import BagtowerResource
+from pipelines.vendors.baxo.assets import BaxoResource
+from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_readings_recent
+from pipelines.vendors.encloud.assets import EncloudResource
+from pipelines.vendors.primayer.assets import PrimayerResource
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
-extraction_assets = [*baxo_assets, *bagtower_assets, *dsmr_assets, *encloud_assets, *primayer_assets]
-
-partitioned = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is not None])
-snapshots = AssetSelection.assets(*[a for a in extraction_assets if a.partitions_def is None])
+partitioned = AssetSelection.assets(*daily_extraction_assets)
+snapshots = AssetSelection.assets(*snapshot_extraction_assets)
 
 daily_job = define_asset_job(
     "daily_partitions_job",
@@ -40,6 +41,16 @@ snapshot_job = define_asset_job(
     "snapshots_job",
     selection=snapshots | AssetSelection.assets(dbt_models),
     description="Refresh device lists and real-time values, then the dimensions and small marts.",
+)
+
+
+# A day re-landed after its facts were built (a late vendor, a manual re-run) gets its facts
+# rebuilt without anyone remembering: see `late_data_condition` in pipelines/warehouse.py.
+late_data_sensor = AutomationConditionSensorDefinition(
+    "late_data_rebuilds_facts",
+    target=AssetSelection.assets(dbt_incremental_models),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Rebuilds the facts of a day whose landed data changed after they were built.",
 )
 
 
@@ -83,6 +94,7 @@ def resources() -> dict[str, object]:
 defs = Definitions(
     assets=[*extraction_assets, dbt_models, dbt_incremental_models],
     jobs=[daily_job, snapshot_job, dsmr_recent_job],
+    sensors=[late_data_sensor],
     schedules=[
         # Yesterday's partition, once the day is over everywhere the fleets report from.
         build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MaterializeResult, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+)
 
 from pipelines.landing import LandingResult
 
@@ -40,3 +48,37 @@ def materialize_result(results: Sequence[LandingResult], *, with_check: bool = T
             )
         )
     return MaterializeResult(metadata=metadata, check_results=checks)  # type: ignore[arg-type]
+
+
+def land_days(
+    context: AssetExecutionContext, land_day: Callable[[str], Iterable[LandingResult]]
+) -> list[LandingResult]:
+    """Land every daily partition of the run in turn (a backfill range runs as one step).
+
+    Each partition is swapped in as it completes, so a failure on a later day keeps the earlier
+    ones landed; re-running the range replaces them.
+    """
+    results: list[LandingResult] = []
+    for partition_key in context.partition_keys:
+        for result in land_day(partition_key):
+            context.log.info(
+                f"{result.vendor} {result.dataset} {result.partition_date}: "
+                f"{result.landed_rows} landed, {result.quarantined_rows} quarantined"
+            )
+            results.append(result)
+    return results
+
+
+def materialize_results(results: Sequence[LandingResult]) -> Iterator[MaterializeResult]:
+    """One keyed result per landed dataset, for multi-assets: `[vendor, dataset]` and its check."""
+    datasets = dict.fromkeys((r.vendor, r.dataset) for r in results)
+    for vendor, dataset in datasets:
+        key = AssetKey([vendor, dataset])
+        plain = materialize_result([r for r in results if (r.vendor, r.dataset) == (vendor, dataset)])
+        checks = [
+            AssetCheckResult(
+                asset_key=key, check_name=c.check_name, passed=c.passed, severity=c.severity, metadata=c.metadata
+            )
+            for c in plain.check_results or []
+        ]
+        yield MaterializeResult(asset_key=key, metadata=plain.metadata, check_results=checks)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dagster import DailyPartitionsDefinition
+from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 from pipelines.settings import partitions_start_date
 
 daily_partitions = DailyPartitionsDefinition(start_date=partitions_start_date(), timezone="UTC")
+
+# Every daily asset (extraction and dbt facts) takes a whole backfill range in one step: a job
+# needs one policy for all its assets to run a range as one run, and dbt then builds it once.
+DAILY = {"partitions_def": daily_partitions, "backfill_policy": BackfillPolicy.single_run()}
 
 
 def day_window(partition_key: str) -> tuple[datetime, datetime]:

@@ -1,6 +1,12 @@
 """dbt models as Dagster assets: the incremental facts per daily partition, the rest whole.
 
 dbt is the warehouse's only writer, so both asset sets share one concurrency pool of one.
+
+The facts read the landed days through unpartitioned staging views, so Dagster would see no
+path from a day's extraction to that day's facts: each fact also declares the daily landed
+datasets it reads (found by walking dbt's lineage to its sources). Jobs, schedules and UI
+backfills then order the facts after the extraction of the same days, and a day re-landed
+later (late data) marks that day of the facts for rebuilding (`late_data_condition`).
 """
 
 import json
@@ -10,11 +16,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.extraction import daily_landed_keys
 from pipelines.landing import ensure_schema_partitions
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import DAILY
 from pipelines.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -26,8 +40,24 @@ INCREMENTAL = "config.materialized:incremental"
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
+def late_data_condition() -> AutomationCondition:
+    """Rebuild a day of the facts once a daily landed dataset of that day is newer than it.
+
+    `since_last_handled` resets when the fact's day is built, so the daily job (extraction,
+    then facts) triggers nothing more; a day re-landed afterwards does, whatever its age.
+    Snapshots and the dbt views are left out: they would mark every day of the history.
+    """
+    day_relanded = AutomationCondition.any_deps_updated().allow(AssetSelection.assets(*daily_landed_keys))
+    return (
+        day_relanded.since_last_handled()
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+    ).with_label("day re-landed after the facts were built")
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
-    """dbt sources keep their `[vendor, dataset]` keys, which are the extraction assets' keys."""
+    """dbt sources keep their `[vendor, dataset]` keys, which are the extraction assets' keys;
+    incremental facts also depend on the daily landed datasets they read through the views."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -36,6 +66,39 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "warehouse"
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("config", {}).get("materialized") != "incremental":
+            return spec
+        read_days = sorted(
+            (
+                key
+                for key in map(self.get_asset_key, _upstream_sources(manifest, unique_id))
+                if key in daily_landed_keys
+            ),
+            key=lambda key: key.to_user_string(),
+        )
+        return spec.merge_attributes(deps=[AssetDep(key) for key in read_days]).replace_attributes(
+            automation_condition=late_data_condition()
+        )
+
+
+def _upstream_sources(manifest: Mapping[str, Any], unique_id: str) -> list[Mapping[str, Any]]:
+    """The dbt sources a node reads at build time: directly or through views (tables stop the
+    walk: they are assets of their own, built by their own step)."""
+    parents, seen, sources = list(manifest["parent_map"].get(unique_id, [])), set(), []
+    while parents:
+        parent = parents.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        if parent.startswith("source."):
+            sources.append(manifest["sources"][parent])
+        elif manifest["nodes"].get(parent, {}).get("config", {}).get("materialized") in ("view", "ephemeral"):
+            parents.extend(manifest["parent_map"].get(parent, []))
+    return sources
 
 
 translator = WarehouseTranslator()
@@ -60,8 +123,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[
     project=dbt_project,
     select=INCREMENTAL,
     name="dbt_incremental_models",
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+    **DAILY,
     dagster_dbt_translator=translator,
     pool=WAREHOUSE_POOL,
 )

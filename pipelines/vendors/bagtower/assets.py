@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import pandera.polars as pa
 import polars as pl
 from dagster import (
-    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -19,8 +18,8 @@ from dagster import (
 
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
-from pipelines.metadata import materialize_result, quarantine_check_spec
-from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.metadata import land_days, materialize_result, materialize_results, quarantine_check_spec
+from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.bagtower import paths, transform
 from pipelines.vendors.bagtower.client import VENDOR, BagtowerClient
@@ -168,18 +167,13 @@ def _log_asset(raw: bool) -> AssetsDefinition:
         key=key,
         group_name=GROUP,
         kinds={"python", "parquet"},
-        partitions_def=daily_partitions,
+        **DAILY,
         deps=[AssetKey([VENDOR, "devices"])],
-        description=f"{what} of every device's metrics for one UTC day.",
+        description=f"{what} of every device's metrics for each UTC day.",
         check_specs=[quarantine_check_spec(key)],
     )
     def _logs(context: AssetExecutionContext, bagtower: BagtowerResource) -> MaterializeResult:
-        result = land_device_logs(bagtower.client(), context.partition_key, raw=raw)
-        context.log.info(
-            f"bagtower {dataset} {context.partition_key}: {result.landed_rows} rows landed, "
-            f"{result.quarantined_rows} quarantined"
-        )
-        return materialize_result([result])
+        return materialize_result(land_days(context, lambda day: [land_device_logs(bagtower.client(), day, raw=raw)]))
 
     return _logs
 
@@ -268,19 +262,7 @@ EVENTS_KEY = AssetKey([VENDOR, "issue_events"])
 )
 def bagtower_issues(bagtower: BagtowerResource) -> Iterator[MaterializeResult]:
     issue_results, event_results = land_issues(bagtower.client())
-    yield _keyed(materialize_result(issue_results), ISSUES_KEY)
-    yield _keyed(materialize_result(event_results), EVENTS_KEY)
-
-
-def _keyed(result: MaterializeResult, key: AssetKey) -> MaterializeResult:
-    """A multi-asset's results must name their asset, and so must their checks."""
-    checks = [
-        AssetCheckResult(
-            asset_key=key, check_name=c.check_name, passed=c.passed, severity=c.severity, metadata=c.metadata
-        )
-        for c in result.check_results or []
-    ]
-    return MaterializeResult(asset_key=key, metadata=result.metadata, check_results=checks)
+    yield from materialize_results([*issue_results, *event_results])
 
 
 bagtower_assets = [*snapshot_assets, *log_assets, bagtower_issues]

@@ -7,8 +7,8 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
-from pipelines.metadata import materialize_result, quarantine_check_spec
-from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
+from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.baxo import transform
 from pipelines.vendors.baxo.client import VENDOR, BaxoClient
@@ -97,18 +97,13 @@ def baxo_device_realtimes(baxo: BaxoResource) -> MaterializeResult:
     key=AssetKey([VENDOR, "device_historics"]),
     group_name=GROUP,
     kinds={"python", "parquet"},
-    partitions_def=daily_partitions,
+    **DAILY,
     deps=[baxo_devices],
     check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_historics"]))],
 )
 def baxo_device_historics(context: AssetExecutionContext, baxo: BaxoResource) -> MaterializeResult:
-    """Historic tag values of every device for one UTC day, streamed page by page to Parquet."""
-    result = land_historics(baxo.client(), context.partition_key)
-    context.log.info(
-        f"baxo device_historics {context.partition_key}: {result.landed_rows} rows landed, "
-        f"{result.quarantined_rows} quarantined"
-    )
-    return materialize_result([result])
+    """Historic tag values of every device for each UTC day, streamed page by page to Parquet."""
+    return materialize_result(land_days(context, lambda day: [land_historics(baxo.client(), day)]))
 
 
 def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:

@@ -11,8 +11,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, partition_dir, register_dataset
-from pipelines.metadata import materialize_result, quarantine_check_spec
-from pipelines.partitions import daily_partitions, day_window, today_utc
+from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
+from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.dsmr.client import (
     CONSUMPTION_TODAY,
@@ -224,26 +224,22 @@ def dsmr_consumption_today(dsmr: DsmrResource) -> MaterializeResult:
     return materialize_result([land_consumption_today(dsmr.clients())])
 
 
-@asset(**_spec("readings"), partitions_def=daily_partitions, deps=[dsmr_meters])
+@asset(**_spec("readings"), **DAILY, deps=[dsmr_meters])
 def dsmr_readings(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
-    """Every instance's readings (one per 10 s) of one UTC day, streamed page by page."""
-    result = land_readings(dsmr.clients(), context.partition_key)
-    context.log.info(
-        f"dsmr readings {context.partition_key}: {result.landed_rows} landed, {result.quarantined_rows} quarantined"
-    )
-    return materialize_result([result])
+    """Every instance's readings (one per 10 s) of each UTC day, streamed page by page."""
+    return materialize_result(land_days(context, lambda day: [land_readings(dsmr.clients(), day)]))
 
 
-@asset(**_spec("hour_statistics"), partitions_def=daily_partitions, deps=[dsmr_meters])
+@asset(**_spec("hour_statistics"), **DAILY, deps=[dsmr_meters])
 def dsmr_hour_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Hour statistics of every instance for the local day with the partition's date."""
-    return materialize_result([land_hour_statistics(dsmr.clients(), context.partition_key)])
+    return materialize_result(land_days(context, lambda day: [land_hour_statistics(dsmr.clients(), day)]))
 
 
-@asset(**_spec("day_statistics"), partitions_def=daily_partitions, deps=[dsmr_meters])
+@asset(**_spec("day_statistics"), **DAILY, deps=[dsmr_meters])
 def dsmr_day_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Day statistics of every instance for the local day with the partition's date."""
-    return materialize_result([land_day_statistics(dsmr.clients(), context.partition_key)])
+    return materialize_result(land_days(context, lambda day: [land_day_statistics(dsmr.clients(), day)]))
 
 
 @asset(

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from dagster import (
-    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -14,8 +13,8 @@ from dagster import (
 )
 
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
-from pipelines.metadata import materialize_result, quarantine_check_spec
-from pipelines.partitions import daily_partitions, day_window
+from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
+from pipelines.partitions import DAILY, day_window
 from pipelines.resources import VendorResource
 from pipelines.vendors.encloud import transform
 from pipelines.vendors.encloud.client import DEVICES, PAGE_LIMIT, VENDOR, EncloudClient
@@ -67,31 +66,16 @@ class EncloudResource(VendorResource):
             description="Requested sensor keys of each router at its last check-in of the day.",
         ),
     ],
-    partitions_def=daily_partitions,
+    **DAILY,
     check_specs=[quarantine_check_spec(DEVICES_KEY), quarantine_check_spec(READINGS_KEY)],
 )
 def encloud_device_pull(context: AssetExecutionContext, encloud: EncloudResource) -> Iterator[MaterializeResult]:
-    """One pull of every device (per customer) as of the partition's last second."""
-    devices, readings = land_device_pull(
-        encloud.client(), context.partition_key, encloud.key_list(), encloud.customer_list()
-    )
-    context.log.info(
-        f"encloud {context.partition_key}: {devices.landed_rows} devices, {readings.landed_rows} readings landed, "
-        f"{devices.quarantined_rows + readings.quarantined_rows} quarantined"
-    )
-    for key, result in ((DEVICES_KEY, devices), (READINGS_KEY, readings)):
-        yield _for_asset(key, materialize_result([result]))
+    """One pull of every device (per customer) as of each partition's last second."""
 
+    def land_day(day: str) -> tuple[LandingResult, LandingResult]:
+        return land_device_pull(encloud.client(), day, encloud.key_list(), encloud.customer_list())
 
-def _for_asset(key: AssetKey, result: MaterializeResult) -> MaterializeResult:
-    """A multi-asset must name the asset of each result and check."""
-    checks = [
-        AssetCheckResult(
-            asset_key=key, check_name=c.check_name, passed=c.passed, severity=c.severity, metadata=c.metadata
-        )
-        for c in result.check_results or []
-    ]
-    return MaterializeResult(asset_key=key, metadata=result.metadata, check_results=checks)
+    yield from materialize_results(land_days(context, land_day))
 
 
 def land_device_pull(

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pandera.polars as pa
 import polars as pl
 from dagster import (
-    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -28,8 +27,8 @@ from dagster import (
 )
 
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
-from pipelines.metadata import materialize_result, quarantine_check_spec
-from pipelines.partitions import daily_partitions, day_window
+from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
+from pipelines.partitions import DAILY, day_window
 from pipelines.resources import VendorResource
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.audio import DEFAULT_SAMPLE_RATE_HZ, WavPartition, clip_statistics, decode_clips
@@ -272,29 +271,8 @@ def _specs(*datasets: str, deps: tuple[str, ...] = ()) -> list[AssetSpec]:
     ]
 
 
-def _results(results: list[LandingResult]) -> Iterator[MaterializeResult]:
-    """One MaterializeResult (and quarantine check) per landed dataset of a multi-asset."""
-    for landed in results:
-        key = _key(landed.dataset)
-        plain = materialize_result([landed])
-        checks = [
-            AssetCheckResult(
-                asset_key=key, check_name=c.check_name, passed=c.passed, severity=c.severity, metadata=c.metadata
-            )
-            for c in plain.check_results or []
-        ]
-        yield MaterializeResult(asset_key=key, metadata=plain.metadata, check_results=checks)
-
-
 def _checks(*datasets: str) -> list:
     return [quarantine_check_spec(_key(d)) for d in datasets]
-
-
-def _log(context: AssetExecutionContext, results: list[LandingResult]) -> None:
-    for r in results:
-        context.log.info(
-            f"primayer {r.dataset} {r.partition_date}: {r.landed_rows} landed, {r.quarantined_rows} quarantined"
-        )
 
 
 GROUP_DATASETS = ("group_summaries", "group_leaks", "group_audio")
@@ -306,65 +284,65 @@ REPORT_DATASETS = ("logger_report", "dma_report")
     name="primayer_groups",
     specs=_specs(*GROUP_DATASETS),
     check_specs=_checks(*GROUP_DATASETS),
-    partitions_def=daily_partitions,
+    **DAILY,
 )
 def primayer_groups(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Enigma groups with leak counts, their leak findings and correlator audio for one date."""
-    results = land_groups(primayer.client(), primayer.fleet(), context.partition_key)
-    _log(context, results)
-    yield from _results(results)
+    yield from materialize_results(
+        land_days(context, lambda day: land_groups(primayer.client(), primayer.fleet(), day))
+    )
 
 
 @multi_asset(
     name="primayer_loggers",
     specs=_specs(*LOGGER_DATASETS, deps=("group_leaks",)),
     check_specs=_checks(*LOGGER_DATASETS),
-    partitions_def=daily_partitions,
+    **DAILY,
 )
 def primayer_loggers(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Epochs, noise-histogram long table and statistics of every logger for one UTC day."""
-    results = land_loggers(primayer.client(), primayer.fleet(), context.partition_key)
-    _log(context, results)
-    yield from _results(results)
+    yield from materialize_results(
+        land_days(context, lambda day: land_loggers(primayer.client(), primayer.fleet(), day))
+    )
 
 
 @multi_asset(
     name="primayer_logger_info",
     specs=_specs("logger_info", deps=("group_leaks",)),
     check_specs=_checks("logger_info"),
-    partitions_def=daily_partitions,
+    **DAILY,
 )
 def primayer_logger_info(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Battery, cnv and lcf of every logger for one UTC day."""
-    results = [land_logger_info(primayer.client(), primayer.fleet(), context.partition_key)]
-    _log(context, results)
-    yield from _results(results)
+    yield from materialize_results(
+        land_days(context, lambda day: [land_logger_info(primayer.client(), primayer.fleet(), day)])
+    )
 
 
 @multi_asset(
     name="primayer_logger_signals",
     specs=_specs("logger_signals", deps=("group_leaks",)),
     check_specs=_checks("logger_signals"),
-    partitions_def=daily_partitions,
+    **DAILY,
 )
 def primayer_logger_signals(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Mobile signal strength of every logger for one UTC day."""
-    results = [land_signals(primayer.client(), primayer.fleet(), context.partition_key)]
-    _log(context, results)
-    yield from _results(results)
+    yield from materialize_results(
+        land_days(context, lambda day: [land_signals(primayer.client(), primayer.fleet(), day)])
+    )
 
 
 @multi_asset(
     name="primayer_reports",
     specs=_specs(*REPORT_DATASETS),
     check_specs=_checks(*REPORT_DATASETS),
-    partitions_def=daily_partitions,
+    **DAILY,
 )
 def primayer_reports(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """The logger CSV report for the date and the DMA CSV report over the UTC day."""
-    results = land_reports(primayer.client(), primayer.fleet(), context.partition_key)
-    _log(context, results)
-    yield from _results(results)
+    yield from materialize_results(
+        land_days(context, lambda day: land_reports(primayer.client(), primayer.fleet(), day))
+    )
 
 
 primayer_assets = [primayer_groups, primayer_loggers, primayer_logger_info, primayer_logger_signals, primayer_reports]
