@@ -50,3 +50,20 @@ def split_valid(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[p
         (pl.lit(f"{schema.__name__}: ") + pl.col("reason")).alias("reason"),
     )
     return schema.validate(good.drop("__row"), lazy=True), quarantined
+
+
+def split_foreign(frame: pl.DataFrame, column: str, asked: str | pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows about what was asked, quarantine rows for answers about something else).
+
+    `asked` is one id for the whole answer, or one per row. A service that answers for another
+    device than the one requested (a proxy mix-up, a stale cache) must not have that answer
+    landed under the requested id: the row is held back with `asked <column> X, got Y`.
+    """
+    tagged = frame.with_columns(pl.lit(asked, dtype=pl.String).alias("__asked"))
+    foreign = pl.col(column).cast(pl.String).ne_missing(pl.col("__asked"))
+    got = pl.col(column).cast(pl.String).fill_null("none")
+    quarantined = tagged.filter(foreign).select(
+        pl.struct(pl.exclude("__asked")).struct.json_encode().alias("record"),
+        pl.format(f"asked {column} {{}}, got {{}}", pl.col("__asked"), got).alias("reason"),
+    )
+    return tagged.filter(~foreign).drop("__asked"), quarantined

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.vendors.baxo.assets import land_devices
 from pipelines.vendors.baxo.client import BaxoClient
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig, SimDevice
 from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc, to_baxo_seconds
@@ -155,3 +156,20 @@ def test_realtimes_and_tag_write(start_simulator) -> None:
     assert one.sort("tag_reference")["tag_reference"].to_list() == ["ALARM_1", "BATT", "PRES_1", "TEMP_1"]
     assert one.filter(pl.col("tag_reference") == "ALARM_1")["is_event"].to_list() == [True]
     assert server.app.state.simulator.tag_writes == [{"deviceId": FIRST_DEVICE, "tagRef": "SEUIL_1", "value": "4.5"}]
+
+
+def test_details_of_another_device_are_quarantined_not_landed_as_the_asked_one(start_simulator, data_dir) -> None:
+    honest = land_devices(client_for(start_simulator("baxo")))
+    server = start_simulator("baxo", BaxoSimulatorConfig(wrong_device=True))
+    result = land_devices(client_for(server))
+    sim = server.app.state.simulator
+    first_of_each = [next(d for d in sim.devices if d.contract_id == c.id) for c in sim.contracts]
+    assert result.landed_rows == honest.landed_rows - len(first_of_each)
+    assert result.quarantined_rows == len(first_of_each)
+    devices = pl.read_parquet(f"{result.path}/*.parquet")
+    assert not set(devices["device_id"]) & {d.id for d in first_of_each}
+    held = pl.read_parquet(data_dir / "quarantine" / "baxo" / "devices" / "*" / "*.parquet")
+    second = {c.id: [d for d in sim.devices if d.contract_id == c.id][1].id for c in sim.contracts}
+    assert sorted(held["reason"]) == sorted(
+        f"asked device_id {d.id}, got {second[d.contract_id]}" for d in first_of_each
+    )

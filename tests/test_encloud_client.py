@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.http import RetryPolicy, VendorRequestError
 from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
+from pipelines.vendors.encloud import transform
 from pipelines.vendors.encloud.assets import land_device_pull
 from pipelines.vendors.encloud.client import EncloudClient, md5_password
 from pipelines.vendors.encloud.simulator import (
@@ -272,3 +273,42 @@ def test_twenty_percent_faults_land_the_same_rows_and_no_secret_is_logged(
         assert secret not in caplog.text
         assert secret not in str(err.value)
         assert secret not in landed_text
+
+
+@pytest.mark.parametrize("form", ["epoch_ms", "iso_z", "iso_offset", "mixed"])
+def test_every_timestamp_form_lands_the_same_rows(start_simulator, data_dir: Path, form: str) -> None:
+    """The doc names created_at/updated_at/last_seen without an example: every form reads alike."""
+    config = EncloudSimulatorConfig(devices_per_customer=30)
+    land_device_pull(client_for(start_simulator("encloud", config)), DAY, KEYS, [CUSTOMERS[0]])
+    expected = {dataset: rows_of(landed(data_dir, dataset)) for dataset in ("devices", "device_readings")}
+    assert expected["device_readings"].height > 0 and expected["devices"]["last_seen_at"].is_not_null().any()
+
+    server = start_simulator("encloud", EncloudSimulatorConfig(devices_per_customer=30, timestamp_form=form))
+    answer = server.app.state.simulator.devices_answer({"timestamp": str(AS_OF), "keys": KEYS[0], "limit": "50"})
+    served = {_form_of(device["created_at"]) for device in answer["devices"]}
+    assert served == ({"epoch_ms", "iso_z", "iso_offset", "epoch_s"} if form == "mixed" else {form})
+    devices, readings = land_device_pull(client_for(server), DAY, KEYS, [CUSTOMERS[0]])
+    assert devices.quarantined_rows == readings.quarantined_rows == 0
+    for dataset, rows in expected.items():
+        assert rows_of(landed(data_dir, dataset)).equals(rows), dataset
+
+
+def _form_of(value: object) -> str:
+    if isinstance(value, int):
+        return "epoch_ms" if value > 10**11 else "epoch_s"
+    return "iso_z" if str(value).endswith("Z") else "iso_offset"
+
+
+def test_an_unreadable_timestamp_is_quarantined_with_its_field_and_value() -> None:
+    page = pl.DataFrame(
+        {
+            "device_uid": ["A", "B", "C"],
+            "created_at": ["1481325793", "2016-12-09T23:23:13Z", "yesterday"],
+            "updated_at": ["1481325793000", None, "1481325793"],
+            "last_seen": [None, "2016-12-09T23:23:13+01:00", "soon"],
+        }
+    )
+    good, held = transform.split_unreadable_times(page)
+    assert good["device_uid"].to_list() == ["A", "B"]
+    assert held["reason"].to_list() == ["created_at unreadable: yesterday; last_seen unreadable: soon"]
+    assert '"device_uid":"C"' in held["record"][0]

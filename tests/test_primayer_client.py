@@ -14,7 +14,15 @@ import pytest
 from pipelines.http import RetryPolicy, VendorRequestError
 from pipelines.simulation.faults import FaultConfig
 from pipelines.vendors.primayer import transform
-from pipelines.vendors.primayer.assets import FleetSettings, land_groups, land_loggers, land_reports, request_dates
+from pipelines.vendors.primayer.assets import (
+    FleetSettings,
+    land_groups,
+    land_logger_info,
+    land_loggers,
+    land_reports,
+    land_signals,
+    request_dates,
+)
 from pipelines.vendors.primayer.client import PrimayerClient
 from pipelines.vendors.primayer.simulator import TOKEN, PrimayerSimulatorConfig, histogram_counts
 
@@ -206,3 +214,32 @@ def test_injected_faults_leave_no_token_in_logs(start_simulator, caplog: pytest.
     assert TOKEN not in str(raised.value)
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
     assert sum("retrying" in r.getMessage() for r in caplog.records) == 4
+
+
+def test_an_answer_about_another_logger_is_quarantined_never_landed_as_the_asked_one(
+    start_simulator, data_dir: Path
+) -> None:
+    def rows(dataset: str) -> pl.DataFrame:
+        frame = landed(data_dir, "landing", dataset)
+        return frame.drop("_extracted_at").sort(frame.drop("_extracted_at").columns)
+
+    honest = start_simulator("primayer")
+    asked, named = (lg.serial for lg in honest.app.state.simulator.loggers[:2])
+    fleet = FleetSettings((asked,), ZONE)
+    land_loggers(client_for(honest), fleet, DAY)
+    expected = rows("logger_epochs").filter(pl.col("serial") != asked)
+    assert expected.height < rows("logger_epochs").height
+
+    mixed_up = start_simulator("primayer", PrimayerSimulatorConfig(answers_for_other_serial=True))
+    epochs, _, _ = land_loggers(client_for(mixed_up), fleet, DAY)
+    assert rows("logger_epochs").equals(expected), "nothing landed under the asked serial"
+    held = landed(data_dir, "quarantine", "logger_epochs")
+    assert (
+        held["reason"].to_list()
+        == [f"asked serial {asked}, got {named}"]
+        == [epochs.quarantined_rows * held["reason"][0]]
+    )
+    assert held["record"][0].startswith(f'{{"serial":"{named}","epochs":[')
+    for land in (land_logger_info, land_signals):
+        result = land(client_for(mixed_up), fleet, DAY)
+        assert result.quarantined_rows == 1

@@ -10,6 +10,7 @@ from pipelines.landing import LandingResult, PartitionWriter, land_frame, regist
 from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
+from pipelines.validation import split_foreign
 from pipelines.vendors.baxo import transform
 from pipelines.vendors.baxo.client import VENDOR, BaxoClient
 from pipelines.vendors.baxo.schemas import BaxoContract, BaxoDevice, BaxoHistoric, BaxoRealtime
@@ -66,13 +67,7 @@ def baxo_contracts(baxo: BaxoResource) -> MaterializeResult:
 )
 def baxo_devices(baxo: BaxoResource) -> MaterializeResult:
     """Devices of every contract, each with its details from `get=device` (snapshot)."""
-    frames = []
-    with baxo.client() as client:
-        for contract in client.contracts():
-            details = [client.device(contract["id"], d["id"]) for d in client.devices(contract["id"])]
-            frames.append(transform.devices_frame(details, contract["id"]))
-    frame = pl.concat(frames) if frames else BaxoDevice.empty()
-    return materialize_result([land_frame(VENDOR, "devices", today_utc(), frame, BaxoDevice, "k1?get=device")])
+    return materialize_result([land_devices(baxo.client())])
 
 
 @asset(
@@ -104,6 +99,18 @@ def baxo_device_realtimes(baxo: BaxoResource) -> MaterializeResult:
 def baxo_device_historics(context: AssetExecutionContext, baxo: BaxoResource) -> MaterializeResult:
     """Historic tag values of every device for each UTC day, streamed page by page to Parquet."""
     return materialize_result(land_days(context, lambda day: [land_historics(baxo.client(), day)]))
+
+
+def land_devices(client: BaxoClient) -> LandingResult:
+    """Every device of every contract with its details; an answer about another device is held back."""
+    with client, PartitionWriter(VENDOR, "devices", today_utc(), BaxoDevice, "k1?get=device") as writer:
+        for contract in client.contracts():
+            asked = [d["id"] for d in client.devices(contract["id"])]
+            details = transform.devices_frame([client.device(contract["id"], i) for i in asked], contract["id"])
+            own, other = split_foreign(details, "device_id", pl.Series(asked, dtype=pl.String))
+            writer.quarantine(other)
+            writer.write(own)
+    return writer.result
 
 
 def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:

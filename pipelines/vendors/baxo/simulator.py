@@ -109,6 +109,7 @@ class BaxoSimulatorConfig:
     api_enabled: bool = True
     malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
     page_rows: int = PAGE_ROWS
+    wrong_device: bool = False  # `get=device` for a contract's first device answers with its second
     extra_devices: list[SimDevice] = field(default_factory=list)
 
 
@@ -225,6 +226,13 @@ class BaxoSimulator:
             raise BaxoError(404, f"Appareil inconnu : {', '.join(missing)}")
         return [known[i] for i in ids], multi
 
+    def _mixed_up(self, device: SimDevice) -> SimDevice:
+        """With `wrong_device`, the contract's first device is answered by its second one."""
+        siblings = [d for d in self.devices if d.contract_id == device.contract_id]
+        if self.config.wrong_device and device is siblings[0] and len(siblings) > 1:
+            return siblings[1]
+        return device
+
     # -- services ------------------------------------------------------------------------------
     def handle(self, params: dict[str, str], url: str) -> dict | None:
         self._authenticate(params)
@@ -236,7 +244,7 @@ class BaxoSimulator:
             return {"devices": [_device_json(d) for d in self.devices if d.contract_id == contract.id]}
         devices, multi = self._devices(params, contract)
         if service == "device":
-            return {"device": _device_json(devices[0])}
+            return {"device": _device_json(self._mixed_up(devices[0]))}
         tags = _tag_filter(params)
         if service == "devices-realtimes":
             return {"logs": self._realtimes(devices, tags, multi)}

@@ -100,6 +100,8 @@ def land_device_pull(
         for customer_id in customer_ids:
             pages = client.device_pages(int(as_of.timestamp()), keys, customer_id=customer_id, limit=limit)
             for page in pages:
+                page, unreadable = transform.split_unreadable_times(page)
+                device_writer.quarantine(unreadable)
                 device_writer.write(transform.devices_frame(page, as_of))
                 reading_writer.write(transform.readings_frame(page, keys, start, end))
     return device_writer.result, reading_writer.result

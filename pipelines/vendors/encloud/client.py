@@ -36,11 +36,12 @@ DEVICE_FIELDS = {
     "sim_id": pl.String,
     "location": pl.List(pl.Float64),
     "frequency": pl.Int64,
-    "created_at": pl.Int64,
-    "updated_at": pl.Int64,
+    # Instants as text: the doc gives no example, so any form is read later (`utc_from_any`).
+    "created_at": pl.String,
+    "updated_at": pl.String,
     "location_string": pl.String,
     "state": pl.String,
-    "last_seen": pl.Int64,
+    "last_seen": pl.String,
 }
 AUTH_ERRORS = {
     404: "unknown user (ivenCode 9002)",

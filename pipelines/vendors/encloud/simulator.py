@@ -9,7 +9,10 @@
   by `created_at` ASC then `device_uid`, so a page boundary does not move while values change.
 - `POST/PUT/DELETE /integration/users` and the hot link (`/integration/hot link`, `/redirect`).
 
-Left open by the doc, chosen here: timestamps in answers are Unix seconds; `last_data` is a flat
+Left open by the doc, served in every plausible form: timestamps in answers (`created_at`,
+`updated_at`, `last_seen`) are Unix seconds by default, or, by `timestamp_form`, epoch
+milliseconds, ISO 8601 with `Z`, ISO 8601 with an offset, or a mix of all four from device to
+device. Chosen here: `last_data` is a flat
 object keyed by the requested key names (`{"cell.rssi": -71, "cell2.status": "connected"}`), null
 for keys a device does not have; a stale or unknown token is 401 (ivenCode 9003), a wrong
 API-KEY 403 (ivenCode 9004), a user who is not an API User 403 (ivenCode 9008); invalid
@@ -28,6 +31,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -114,6 +118,24 @@ class EncloudSimulatorConfig:
     token_max_uses: int | None = None  # the token goes stale after this many authorised requests
     default_limit: int = 25  # the API User's setting, used when `limit` is not given
     malformed: bool = False  # a few devices answer cell.rssi "n/a" and an unknown cell2.status
+    timestamp_form: str = "epoch_s"  # one of TIMESTAMP_FORMS, or "mixed" (a form per device)
+
+
+TIMESTAMP_FORMS = ("epoch_s", "epoch_ms", "iso_z", "iso_offset")
+_OFFSET = timezone(timedelta(hours=-3, minutes=-30))  # a :30 offset, so a wrong sign or unit shows
+
+
+def format_timestamp(seconds: int | None, form: str) -> int | str | None:
+    """A Unix time in one of the forms the doc leaves open."""
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return {
+        "epoch_s": seconds,
+        "epoch_ms": seconds * 1000,
+        "iso_z": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "iso_offset": moment.astimezone(_OFFSET).isoformat(),
+    }[form]
 
 
 def build_fleet(config: EncloudSimulatorConfig) -> list[SimDevice]:
@@ -289,17 +311,19 @@ class EncloudSimulator:
         }
 
     def _device_json(self, device: SimDevice, seen: int | None, keys: list[str]) -> dict:
-        seed, malformed = self.config.seed, self.config.malformed
+        seed, malformed, form = self.config.seed, self.config.malformed, self.config.timestamp_form
+        if form == "mixed":
+            form = TIMESTAMP_FORMS[int(hashlib.md5(device.uid.encode()).hexdigest(), 16) % len(TIMESTAMP_FORMS)]
         return {
             "device_uid": device.uid,
             "sim_id": device.sim_id,
             "location": [device.latitude, device.longitude],
             "frequency": device.frequency_s,
-            "created_at": device.created_at,
-            "updated_at": device.updated_at,
+            "created_at": format_timestamp(device.created_at, form),
+            "updated_at": format_timestamp(device.updated_at, form),
             "location_string": device.location_string,
             "state": device.state,
-            "last_seen": seen,
+            "last_seen": format_timestamp(seen, form),
             "last_data": None if seen is None else {k: key_value(device, seed, k, seen, malformed) for k in keys},
         }
 

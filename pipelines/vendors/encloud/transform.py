@@ -1,4 +1,4 @@
-"""enCloud device pages to landing frames: Unix seconds to UTC, `last_data` keys to long rows.
+"""enCloud device pages to landing frames: instants to UTC, `last_data` keys to long rows.
 
 Everything is a polars expression over whole pages; nothing loops per row.
 """
@@ -9,11 +9,28 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.timestamps import utc_from_any
+
 STATUS_SUFFIX = ".status"  # keys whose values are link-status words, not numbers
+TIME_FIELDS = ("created_at", "updated_at", "last_seen")
 
 
-def _utc(column: str) -> pl.Expr:
-    return pl.from_epoch(pl.col(column), time_unit="s").dt.replace_time_zone("UTC")
+def split_unreadable_times(page: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(devices whose instants all read, quarantine rows naming each unreadable field and value).
+
+    The doc gives no example of its timestamps: ISO 8601, epoch seconds and milliseconds are all
+    read (per value); anything else is held back rather than landed without its time.
+    """
+    unreadable = {field: pl.col(field).is_not_null() & utc_from_any(field).is_null() for field in TIME_FIELDS}
+    any_unreadable = pl.any_horizontal(*unreadable.values())
+    reasons = [
+        pl.when(test).then(pl.format(f"{field} unreadable: {{}}", pl.col(field))) for field, test in unreadable.items()
+    ]
+    quarantined = page.filter(any_unreadable).select(
+        pl.struct(pl.all()).struct.json_encode().alias("record"),
+        pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason"),
+    )
+    return page.filter(~any_unreadable), quarantined
 
 
 def devices_frame(page: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
@@ -25,11 +42,11 @@ def devices_frame(page: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
         pl.col("location").list.get(0, null_on_oob=True).alias("latitude"),
         pl.col("location").list.get(1, null_on_oob=True).alias("longitude"),
         pl.col("frequency").alias("frequency_s"),
-        _utc("created_at").alias("created_at"),
-        _utc("updated_at").alias("updated_at"),
+        utc_from_any("created_at").alias("created_at"),
+        utc_from_any("updated_at").alias("updated_at"),
         "location_string",
         "state",
-        _utc("last_seen").alias("last_seen_at"),
+        utc_from_any("last_seen").alias("last_seen_at"),
         pl.lit(as_of).dt.convert_time_zone("UTC").alias("as_of"),
     )
 
@@ -51,6 +68,6 @@ def readings_frame(page: pl.DataFrame, keys: list[str], start: datetime, end: da
         "value_raw",
         pl.when(is_status).then(None).otherwise(pl.col("value_raw").cast(pl.Float64, strict=False)).alias("value"),
         pl.when(is_status).then(pl.col("value_raw")).alias("status"),
-        _utc("last_seen").alias("measured_at"),
+        utc_from_any("last_seen").alias("measured_at"),
     )
     return typed.filter(pl.col("measured_at").is_between(pl.lit(start), pl.lit(end), closed="left"))

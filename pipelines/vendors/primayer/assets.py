@@ -30,6 +30,7 @@ from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window
 from pipelines.resources import VendorResource
+from pipelines.validation import split_foreign
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.audio import DEFAULT_SAMPLE_RATE_HZ, WavPartition, clip_statistics, decode_clips
 from pipelines.vendors.primayer.client import VENDOR, PrimayerClient
@@ -143,7 +144,10 @@ def land_loggers(client: PrimayerClient, fleet: FleetSettings, partition_key: st
         PartitionWriter(VENDOR, "histogram_stats", partition_key, PrimayerHistogramStat, source) as stats_out,
     ):
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
-            epochs = transform.epochs_frame(client.logger(serial, begin, stop), fleet.timezone)
+            answer = _about(serial, client.logger(serial, begin, stop), epochs_out)
+            if answer.is_empty():
+                continue  # nothing about this logger to decode
+            epochs = transform.epochs_frame(answer, fleet.timezone)
             epochs = epochs.filter(transform.in_window("measured_at", start, end))
             epochs_out.write(_unparsable_to_quarantine(transform.epoch_readings(epochs), epochs_out))
             histograms = transform.histograms_frame(epochs, fleet.timezone)
@@ -153,6 +157,13 @@ def land_loggers(client: PrimayerClient, fleet: FleetSettings, partition_key: st
             bins_out.write(long)
             stats_out.write(transform.histogram_stats(long))
     return [epochs_out.result, bins_out.result, stats_out.result]
+
+
+def _about(serial: str, answer: pl.DataFrame, writer: PartitionWriter) -> pl.DataFrame:
+    """The answer's rows about the logger asked for; rows about another serial are held back."""
+    own, foreign = split_foreign(answer, "serial", serial)
+    writer.quarantine(foreign)
+    return own
 
 
 def _unparsable_to_quarantine(frame: pl.DataFrame, writer: PartitionWriter) -> pl.DataFrame:
@@ -170,7 +181,10 @@ def land_logger_info(client: PrimayerClient, fleet: FleetSettings, partition_key
     begin, stop = request_dates(partition_key, fleet.timezone)
     with client, PartitionWriter(VENDOR, "logger_info", partition_key, PrimayerInfo, "logger/info") as writer:
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
-            info = transform.info_frame(client.logger_info(serial, begin, stop), fleet.timezone)
+            answer = _about(serial, client.logger_info(serial, begin, stop), writer)
+            if answer.is_empty():
+                continue  # nothing about this logger to decode
+            info = transform.info_frame(answer, fleet.timezone)
             info = info.filter(transform.in_window("measured_at", start, end))
             writer.write(_unparsable_to_quarantine(info, writer))
     return writer.result
@@ -181,7 +195,10 @@ def land_signals(client: PrimayerClient, fleet: FleetSettings, partition_key: st
     begin, stop = request_dates(partition_key, fleet.timezone)
     with client, PartitionWriter(VENDOR, "logger_signals", partition_key, PrimayerSignal, "logger/signal") as writer:
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
-            signals = transform.signals_frame(client.signal(serial, begin, stop), fleet.timezone)
+            answer = _about(serial, client.signal(serial, begin, stop), writer)
+            if answer.is_empty():
+                continue  # nothing about this logger to decode
+            signals = transform.signals_frame(answer, fleet.timezone)
             signals = signals.filter(transform.in_window("measured_at", start, end))
             writer.write(_unparsable_to_quarantine(signals, writer))
     return writer.result

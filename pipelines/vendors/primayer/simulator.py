@@ -72,6 +72,8 @@ class PrimayerSimulatorConfig:
     leak_date_field: str = "timestamp"  # the doc's example; "date" is its schema
     leak_ids_as_numbers: bool = True  # the doc's example; False gives strings as in its schema
     malformed: bool = False  # negative and empty bins, a bad timestamp, audio out of byte range
+    # The first logger's logger/info/signal answers carry the second logger's serial (a mix-up).
+    answers_for_other_serial: bool = False
     force_status: int | None = None  # answer every request with this status (error tests)
 
 
@@ -163,6 +165,12 @@ class PrimayerSimulator:
                 return lg
         raise PrimayerError(404, f"Logger {serial} not found")
 
+    def answer_serial(self, logger: SimLogger) -> str:
+        """The serial a logger answer names: its own, unless the mix-up switch is on."""
+        if self.config.answers_for_other_serial and logger is self.loggers[0]:
+            return self.loggers[1].serial
+        return logger.serial
+
     def group_ids(self) -> list[int]:
         return sorted({lg.group_id for lg in self.loggers})
 
@@ -253,7 +261,7 @@ class PrimayerSimulator:
             epochs[0]["histograms"][2]["bins"] = []
             epochs[-1]["timestamp"] = "31/02/2026 25:61"
             epochs[-1]["histograms"][0]["timestamp"] = "not a time"
-        return [{"serial": logger.serial, "epochs": epochs}]
+        return [{"serial": self.answer_serial(logger), "epochs": epochs}]
 
     def logger_info(self, serial: str, begin: str, end: str) -> list[dict]:
         logger = self.logger(serial)
@@ -263,7 +271,7 @@ class PrimayerSimulator:
             {"battery": v["battery"][i], "cnv": v["cnv"][i], "lcf": v["lcf"][i], "timestamp": v["timestamp"][i]}
             for i in range(len(t))
         ]
-        return [{"serial": logger.serial, "epochs": epochs}]
+        return [{"serial": self.answer_serial(logger), "epochs": epochs}]
 
     def logger_signal(self, serial: str, begin: str, end: str) -> list[dict]:
         logger = self.logger(serial)
@@ -282,7 +290,7 @@ class PrimayerSimulator:
         ]
         if self.config.malformed and signals:
             signals[0]["signal"] = "n/a"
-        return [{"serial": logger.serial, "signals": signals}]
+        return [{"serial": self.answer_serial(logger), "signals": signals}]
 
     def summary(self, day: str) -> list[dict]:
         noon = self.local_midnight(day) + 6 * 3600
