@@ -8,6 +8,8 @@ DBT := $(VENV)/bin/dbt
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PIPELINES_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# `make ui` serves the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT).
+export DAGSTER_PORT ?= 3000
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
@@ -32,8 +34,9 @@ $(DAGSTER_HOME)/dagster.yaml:
 manifest: install $(DAGSTER_HOME)/dagster.yaml
 	cd dbt_project && ../$(DBT) parse --quiet --profiles-dir .
 
+# Exit status 1 when a vendor or dbt failed; the summary says which and the log file why.
 run: manifest
-	$(PY) -m pipelines.run
+	$(PY) -m pipelines.run $(RUN_ARGS)
 
 test: manifest
 	$(PY) -m pytest
@@ -54,5 +57,11 @@ bench: manifest
 lock: install
 	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
 
+# Everything generated: the venv, dbt's target and logs, and all of the data directory but its
+# .gitkeep (landing, quarantine, audio, cursors, warehouse, Dagster home, run logs).
+DBT_GENERATED := dbt_project/target dbt_project/logs
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs data/landing data/quarantine data/audio data/warehouse.duckdb
+	rm -rf $(VENV) $(DBT_GENERATED)
+	if [ -d "$(PIPELINES_DATA_DIR)" ]; then \
+		find "$(PIPELINES_DATA_DIR)" -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +; \
+	fi

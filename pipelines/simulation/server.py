@@ -43,7 +43,7 @@ class SimulatorServer:
         deadline = time.monotonic() + 15
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("simulator did not start")
+                raise RuntimeError(f"simulator did not start on 127.0.0.1:{self._server.config.port}")
             time.sleep(0.02)
         return self
 

@@ -38,6 +38,7 @@ PASSWORD = "baxo-sim-password"
 SIMULATOR_PORT = 8701
 
 BASE_URL_ENV = "BAXO_BASE_URL"
+CREDENTIAL_ENV = ("BAXO_USERNAME", "BAXO_PASSWORD")
 # What `make run` and `make ui` point the pipeline at when no real service is configured.
 DEFAULT_ENV = {
     "BAXO_BASE_URL": f"http://127.0.0.1:{SIMULATOR_PORT}/k1",

@@ -71,6 +71,8 @@ def _env_name(instance: str) -> str:
 
 
 BASE_URL_ENV = "DSMR_INSTANCES"
+# Each instance's key is in the variable its `api_key_env` names; these are the default names.
+CREDENTIAL_ENV = tuple(_env_name(i.name) for i in DEFAULT_INSTANCES)
 # What `make run` and `make ui` point the pipeline at when no real service is configured.
 DEFAULT_ENV = {
     "DSMR_INSTANCES": json.dumps(

@@ -46,6 +46,7 @@ CUSTOMERS = ("SDK15", "YRK15", "BRD15")
 DEFAULT_KEYS = "cell.rssi,cell.rsrq,cell.uptime,system.uptime,cell2.status"
 
 BASE_URL_ENV = "ENCLOUD_BASE_URL"
+CREDENTIAL_ENV = ("ENCLOUD_EMAIL", "ENCLOUD_PASSWORD", "ENCLOUD_API_KEY")
 # What `make run` and `make ui` point the pipeline at when no real service is configured.
 DEFAULT_ENV = {
     "ENCLOUD_BASE_URL": f"http://127.0.0.1:{SIMULATOR_PORT}",

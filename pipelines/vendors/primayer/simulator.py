@@ -43,6 +43,7 @@ TIMEZONE = "Europe/London"
 GROUP_NAMES = ("Enigma Harbour", "Enigma Hill Road", "Enigma Mill Lane")
 
 BASE_URL_ENV = "PRIMAYER_BASE_URL"
+CREDENTIAL_ENV = ("PRIMAYER_TOKEN",)
 
 
 @dataclass(frozen=True)
