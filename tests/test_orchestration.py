@@ -42,8 +42,8 @@ def simulated_vendors(start_simulator, data_dir: Path, monkeypatch: pytest.Monke
     for spec in all_specs():
         config = spec.config_at(NOW) if spec.config_at else None
         server = start_simulator(spec.vendor, config)
-        for name, value in spec.default_env.items():
-            monkeypatch.setenv(name, value.replace(f"127.0.0.1:{spec.port}", f"127.0.0.1:{server.port}"))
+        for name, value in spec.env_for_port(server.port).items():
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
