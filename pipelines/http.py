@@ -41,6 +41,15 @@ class VendorDataError(ValueError):
         super().__init__(f"{vendor} {endpoint}: {detail}")
 
 
+def is_empty(body: object) -> bool:
+    """Whether an answer means "nothing": `null`, `""`, `[]`, `{}` or no body at all.
+
+    The docs show lists of results but not what an empty result looks like, and real services
+    differ; every client reads all of these forms as an empty collection.
+    """
+    return body is None or (isinstance(body, str | list | dict) and len(body) == 0)
+
+
 class Redactor:
     """Removes known secrets (raw and URL-encoded) and secret-looking query values from text."""
 
@@ -150,7 +159,11 @@ class VendorHttpClient:
         ) from None
 
     def json(self, endpoint: str, response: httpx.Response) -> object:
-        """The answer's JSON, decoded with orjson (about twice as fast as httpx's stdlib `json`)."""
+        """The answer's JSON, decoded with orjson (about twice as fast as httpx's stdlib `json`).
+
+        `204 No Content` and an empty body are None, as JSON `null` is (see `is_empty`)."""
+        if response.status_code == 204 or not response.content.strip():
+            return None
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.vendors.baxo.assets import land_devices
 from pipelines.vendors.baxo.client import BaxoClient
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig, SimDevice
@@ -173,3 +174,12 @@ def test_details_of_another_device_are_quarantined_not_landed_as_the_asked_one(s
     assert sorted(held["reason"]) == sorted(
         f"asked device_id {d.id}, got {second[d.contract_id]}" for d in first_of_each
     )
+
+
+@pytest.mark.parametrize("form", EMPTY_FORMS)
+def test_every_form_of_an_empty_device_list_lands_no_device(start_simulator, form: str) -> None:
+    server = start_simulator("baxo", BaxoSimulatorConfig(devices_per_contract=0, empty_form=form))
+    with client_for(server) as client:
+        contracts = client.contracts()
+        assert contracts and all(client.devices(c["id"]) == [] for c in contracts)
+    assert land_devices(client_for(server)).landed_rows == 0

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.simulation.faults import FaultConfig
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.assets import (
@@ -243,3 +244,16 @@ def test_an_answer_about_another_logger_is_quarantined_never_landed_as_the_asked
     for land in (land_logger_info, land_signals):
         result = land(client_for(mixed_up), fleet, DAY)
         assert result.quarantined_rows == 1
+
+
+@pytest.mark.parametrize("form", [f for f in EMPTY_FORMS if f != "list"])
+def test_every_form_of_an_empty_leak_list_reads_as_no_leak(start_simulator, data_dir: Path, form: str) -> None:
+    land_groups(client_for(start_simulator("primayer")), FleetSettings((), ZONE), DAY)
+    expected = landed(data_dir, "landing", "group_leaks").drop("_extracted_at")
+    quiet_group = next(g for g in (1001, 1002, 1003) if g not in expected["group_id"].to_list())
+
+    server = start_simulator("primayer", PrimayerSimulatorConfig(empty_form=form))
+    with client_for(server) as client:
+        assert client.group(quiet_group, date(2026, 11, 20)) == []
+    land_groups(client_for(server), FleetSettings((), ZONE), DAY)
+    assert landed(data_dir, "landing", "group_leaks").drop("_extracted_at").equals(expected)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ RAW_HISTORIC_COLUMNS = {
     "timestamp": pl.Int64,
     "source": pl.Int64,
 }
+
+
+# An answer with no historics at all, in each form the doc leaves open (`is_empty`).
+EMPTY_BODIES = frozenset({b"", b"null", b'""', b"[]", b"{}"})
 
 
 class BaxoClient:
@@ -71,7 +75,7 @@ class BaxoClient:
         if response.status_code == 401 and not sent_password:
             sent_password = True
             response = self._send(url, params, sent_password, endpoint)
-        if response.status_code != 200:
+        if response.status_code not in (200, 204):  # 204: nothing to report
             raise self.http.fail(endpoint, response, f"user {self.username}")
         if sent_password:
             self._password_day = today
@@ -84,13 +88,16 @@ class BaxoClient:
         return self.http.request("POST", url or self.service_url, data=form, endpoint=endpoint)
 
     def _json(self, params: dict[str, str], key: str) -> list | dict:
+        """The answer's `key`; a list of results may come empty in any form (`is_empty`)."""
+        endpoint = f"k1?get={params['get']}"
         response = self._post(params)
-        try:
-            return response.json()[key]
-        except (ValueError, KeyError, TypeError):
-            raise VendorDataError(
-                VENDOR, f"k1?get={params['get']}", f"no '{key}' in answer: {response.text[:200]!r}"
-            ) from None
+        body = self.http.json(endpoint, response)
+        value = body.get(key) if isinstance(body, dict) else body
+        if key != "device" and is_empty(value):
+            return []
+        if not isinstance(value, list | dict):
+            raise VendorDataError(VENDOR, endpoint, f"no '{key}' in answer: {self.http.redact(response.text[:200])!r}")
+        return value
 
     # -- services ------------------------------------------------------------------------------
     def contracts(self) -> list[dict]:
@@ -176,6 +183,8 @@ class BaxoClient:
 
     @staticmethod
     def _historics_page(content: bytes, device_ids: list[str]) -> tuple[pl.DataFrame, str | None]:
+        if content.strip() in EMPTY_BODIES:
+            return pl.DataFrame(schema=RAW_HISTORIC_COLUMNS), None
         try:
             raw = pl.read_json(io.BytesIO(content), schema=HISTORICS_SCHEMA)
         except Exception as exc:  # polars raises ComputeError and friends on malformed JSON

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pipelines.simulation.answers import empty_response, empty_value
 from pipelines.vendors.baxo.timebase import BAXO_EPOCH_UNIX_S
 
 PAGE_ROWS = 10_000
@@ -110,6 +111,7 @@ class BaxoSimulatorConfig:
     api_enabled: bool = True
     malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
     page_rows: int = PAGE_ROWS
+    empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     wrong_device: bool = False  # `get=device` for a contract's first device answers with its second
     extra_devices: list[SimDevice] = field(default_factory=list)
 
@@ -365,6 +367,13 @@ def _device_json(d: SimDevice) -> dict:
     return {"id": d.id, "name": d.name, "details": d.details, "status": d.status, "timezone": d.timezone}
 
 
+def _empty_answer(key: str, form: str) -> Response:
+    """`{key: []}` by default; the other forms leave out the key or the whole body."""
+    if form in ("no_content", "null", "string"):
+        return empty_response(form)
+    return JSONResponse({key: empty_value(form)} if form == "list" else {})
+
+
 def create_app(config: BaxoSimulatorConfig | None = None) -> Starlette:
     """The ASGI app; `app.state.simulator` exposes the simulated account to tests."""
     simulator = BaxoSimulator(config)
@@ -381,6 +390,8 @@ def create_app(config: BaxoSimulatorConfig | None = None) -> Starlette:
             return Response(status_code=200)
         if "__raw__" in body:
             return Response(body["__raw__"], media_type="application/json")
+        if len(body) == 1 and next(iter(body.values())) == []:  # an empty list of results
+            return _empty_answer(next(iter(body)), simulator.config.empty_form)
         return JSONResponse(body)
 
     app = Starlette(routes=[Route("/k1", k1, methods=["GET", "POST"])])

@@ -12,10 +12,9 @@ from datetime import date
 from urllib.parse import quote
 
 import httpx
-import orjson
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +75,14 @@ class PrimayerClient:
         path = "/".join(quote(s, safe="") for s in (*segments, self._token))
         log.debug("%s GET %s", VENDOR, self.http.redact(path))
         response = self.http.request("GET", path, endpoint=endpoint)
-        if response.status_code != 200:
+        if response.status_code not in (200, 204):  # 204: nothing to report
             raise self.http.fail(endpoint, response)
         return response
 
     def _json(self, endpoint: str, *segments: str) -> list:
-        response = self._get(endpoint, *segments)
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise VendorDataError(VENDOR, endpoint, f"unreadable JSON: {exc}") from None
+        body = self.http.json(endpoint, self._get(endpoint, *segments))
+        if is_empty(body):
+            return []
         if not isinstance(body, list):
             raise VendorDataError(VENDOR, endpoint, f"expected a JSON array, got {type(body).__name__}")
         return body

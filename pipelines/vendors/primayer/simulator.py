@@ -37,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from pipelines.simulation.answers import empty_response
+
 TOKEN = "3f2b8c1e-7d4a-4e2b-9c6f-0a1b2c3d4e5f"
 SIMULATOR_PORT = 8702
 TIMEZONE = "Europe/London"
@@ -75,6 +77,7 @@ class PrimayerSimulatorConfig:
     malformed: bool = False  # negative and empty bins, a bad timestamp, audio out of byte range
     # The first logger's logger/info/signal answers carry the second logger's serial (a mix-up).
     answers_for_other_serial: bool = False
+    empty_form: str = "list"  # how an empty result is answered: one of EMPTY_FORMS
     force_status: int | None = None  # answer every request with this status (error tests)
 
 
@@ -433,6 +436,8 @@ def create_app(config: PrimayerSimulatorConfig | None = None) -> Starlette:
                 return PlainTextResponse(f"{err.message} ({path})", status_code=err.status)
             if csv_body:
                 return Response(body, media_type="text/csv")
+            if body == []:
+                return empty_response(simulator.config.empty_form)
             return JSONResponse(body)
 
         return handle
