@@ -50,6 +50,10 @@ def is_empty(body: object) -> bool:
     return body is None or (isinstance(body, str | list | dict) and len(body) == 0)
 
 
+# The same, as raw bodies: for pages decoded straight from bytes (polars' `read_json`).
+EMPTY_BODIES = frozenset({b"", b"null", b'""', b"[]", b"{}"})
+
+
 class Redactor:
     """Removes known secrets (raw and URL-encoded) and secret-looking query values from text."""
 

@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.cursors import cursor_path
 from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
 from pipelines.vendors.bagtower import paths
 from pipelines.vendors.bagtower.assets import land_device_logs, land_issues
@@ -218,3 +219,24 @@ def test_twenty_percent_faults_land_the_same_rows_and_no_secret(start_simulator,
     assert rows_of(landed(data_dir, "quarantine", "device_log_summaries")).equals(quarantined)
     sources = pl.concat([landed(data_dir, "landing", d).select("_source") for d in datasets])
     assert not sources["_source"].str.contains(API_KEY).any()
+
+
+@pytest.mark.parametrize("form", EMPTY_FORMS)
+def test_every_form_of_an_empty_issue_list_reads_as_no_issue(start_simulator, form: str) -> None:
+    server = start_simulator("bagtower", BagtowerSimulatorConfig(now=NOW.timestamp(), empty_form=form))
+    long_ago = NOW - timedelta(days=3000)
+    answer = httpx.get(
+        f"{server.url}/prod{paths.ISSUES.format(companyId=COMPANY_ID)}",
+        params={"startts": str(int(long_ago.timestamp())), "stopts": str(int(long_ago.timestamp()) + 60)},
+        headers={"x-api-key": API_KEY},
+    )
+    assert (answer.status_code, answer.content) == {
+        "list": (200, b"[]"),
+        "object": (200, b"{}"),
+        "null": (200, b"null"),
+        "string": (200, b'""'),
+        "no_content": (204, b""),
+    }[form]
+    with client_for(server) as client:
+        assert client.issues(long_ago, long_ago + timedelta(minutes=1)) == []
+        assert client.issues(NOW - timedelta(days=30), NOW)  # a window with issues still lists them

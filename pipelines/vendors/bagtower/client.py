@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 from pipelines.vendors.bagtower import paths
 
 VENDOR = "bagtower"
@@ -55,22 +55,21 @@ class BagtowerClient:
         endpoint = paths.endpoint_name(template)
         url = template.format(companyId=self.company_id, **ids)
         response = self.http.request("GET", url, params=params or {}, endpoint=endpoint)
-        if response.status_code != 200:
+        if response.status_code not in (200, 204):  # 204: nothing to report
             raise self.http.fail(endpoint, response, f"company {self.company_id}")
         return response
 
     def _json(self, template: str, params: dict[str, str] | None = None, **ids: str) -> Any:
-        response = self._get(template, params, **ids)
-        try:
-            return response.json()
-        except ValueError:
-            raise VendorDataError(
-                VENDOR, paths.endpoint_name(template), f"not JSON: {self.http.redact(response.text[:200])!r}"
-            ) from None
+        return self.http.json(paths.endpoint_name(template), self._get(template, params, **ids))
 
-    def _list(self, template: str, key: str | None = None, **ids: str) -> list[dict]:
-        body = self._json(template, **ids)
+    def _list(
+        self, template: str, key: str | None = None, params: dict[str, str] | None = None, **ids: str
+    ) -> list[dict]:
+        """A list answer (under `key` when wrapped); an empty one may come in any form (`is_empty`)."""
+        body = self._json(template, params, **ids)
         items = body.get(key) if key and isinstance(body, dict) else body
+        if is_empty(items):
+            return []
         if not isinstance(items, list):
             raise VendorDataError(VENDOR, paths.endpoint_name(template), f"expected a list, got {str(body)[:200]!r}")
         return items
@@ -116,8 +115,9 @@ class BagtowerClient:
         if raw:
             params["raw"] = "true"
         response = self._get(paths.DEVICE_LOGS, params, id=device_id)
+        content = b"[]" if response.content.strip() in EMPTY_BODIES else response.content  # no series, any form
         try:
-            frame = pl.read_json(io.BytesIO(response.content), schema=LOGS_SCHEMA)
+            frame = pl.read_json(io.BytesIO(content), schema=LOGS_SCHEMA)
         except Exception as exc:  # polars raises ComputeError and friends on malformed JSON
             raise VendorDataError(
                 VENDOR, paths.endpoint_name(paths.DEVICE_LOGS), f"device {device_id}: unreadable logs: {exc}"
@@ -167,12 +167,7 @@ class BagtowerClient:
     def issues(self, start: datetime, stop: datetime) -> list[dict]:
         """Open, closed and archived issues whose [startTs, stopTs] overlaps [start, stop]."""
         params = {"startts": str(int(start.timestamp())), "stopts": str(int(stop.timestamp())), "archived": "true"}
-        body = self._json(paths.ISSUES, params)
-        if not isinstance(body, list):
-            raise VendorDataError(
-                VENDOR, paths.endpoint_name(paths.ISSUES), f"expected a list, got {str(body)[:200]!r}"
-            )
-        return body
+        return self._list(paths.ISSUES, params=params)
 
     def device_issues(self, device_id: str) -> list[dict]:
         return self._list(paths.DEVICE_ISSUES, id=device_id)

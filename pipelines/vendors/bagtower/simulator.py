@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pipelines.simulation.answers import empty_response
 from pipelines.vendors.bagtower import paths
 
 SIMULATOR_PORT = 8705
@@ -118,6 +119,7 @@ class BagtowerSimulatorConfig:
     company_id: str = COMPANY_ID
     now: float | None = None  # the simulator's clock (epoch s); None follows the real clock
     malformed: bool = False  # the first device's hourly temperature `max` loses its last `y`
+    empty_form: str = "list"  # an empty list of results: `[]`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     issue_device_field: bool = True  # False serves issues exactly as documented (no deviceId)
     extra_devices: list[SimDevice] = field(default_factory=list)
 
@@ -580,7 +582,11 @@ def create_app(config: BagtowerSimulatorConfig | None = None) -> Starlette:
         async def endpoint(request: Request) -> Response:
             try:
                 sim.authorize(request.headers, request.path_params.get("companyId", ""))
-                return JSONResponse(handler(request, request.path_params))
+                body = handler(request, request.path_params)
+                empty = body == [] or (isinstance(body, dict) and len(body) == 1 and [] in body.values())
+                if empty and sim.config.empty_form != "list":
+                    return empty_response(sim.config.empty_form)  # an empty list of results, another way
+                return JSONResponse(body)
             except ApiError as err:
                 return JSONResponse(err.body(), status_code=err.status)
 

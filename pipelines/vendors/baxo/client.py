@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient, is_empty
+from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,6 @@ RAW_HISTORIC_COLUMNS = {
     "timestamp": pl.Int64,
     "source": pl.Int64,
 }
-
-
-# An answer with no historics at all, in each form the doc leaves open (`is_empty`).
-EMPTY_BODIES = frozenset({b"", b"null", b'""', b"[]", b"{}"})
 
 
 class BaxoClient:
