@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
 from pipelines.vendors.encloud import transform
 from pipelines.vendors.encloud.assets import land_device_pull
@@ -312,3 +313,11 @@ def test_an_unreadable_timestamp_is_quarantined_with_its_field_and_value() -> No
     assert good["device_uid"].to_list() == ["A", "B"]
     assert held["reason"].to_list() == ["created_at unreadable: yesterday; last_seen unreadable: soon"]
     assert '"device_uid":"C"' in held["record"][0]
+
+
+@pytest.mark.parametrize("form", EMPTY_FORMS)
+def test_every_form_of_an_empty_device_list_lands_no_device(start_simulator, data_dir: Path, form: str) -> None:
+    server = start_simulator("encloud", EncloudSimulatorConfig(devices_per_customer=0, empty_form=form))
+    devices, readings = land_device_pull(client_for(server), DAY, KEYS, [CUSTOMERS[0]])
+    assert (devices.landed_rows, readings.landed_rows, devices.quarantined_rows) == (0, 0, 0)
+    assert landed(data_dir, "devices").columns[:2] == ["device_uid", "customer_id"]

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,10 @@ class EncloudClient:
 
     def _devices_page(self, params: dict[str, str], keys: list[str]) -> tuple[int, pl.DataFrame]:
         response = self.request("GET", f"/{DEVICES}", endpoint=DEVICES, params=params)
-        if response.status_code != 200:
+        if response.status_code not in (200, 204):  # 204: no device
             raise self.http.fail(DEVICES, response, f"page {params['page']}")
+        if response.content.strip() in EMPTY_BODIES:  # no device, in a form the doc leaves open
+            return 0, pl.DataFrame(schema={**DEVICE_FIELDS, **dict.fromkeys(keys, pl.String)})
         schema = {
             "totalFilteredResults": pl.Int64,
             "devices": pl.List(pl.Struct({**DEVICE_FIELDS, "last_data": pl.Struct(dict.fromkeys(keys, pl.String))})),

@@ -38,6 +38,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from pipelines.simulation.answers import empty_response
+
 SIMULATOR_PORT = 8704
 API_USER_EMAIL = "api.user@encloud-sim.test"
 API_USER_PASSWORD = "encloud-sim-password"
@@ -119,6 +121,7 @@ class EncloudSimulatorConfig:
     token_max_uses: int | None = None  # the token goes stale after this many authorised requests
     default_limit: int = 25  # the API User's setting, used when `limit` is not given
     malformed: bool = False  # a few devices answer cell.rssi "n/a" and an unknown cell2.status
+    empty_form: str = "list"  # no device: the full answer with `devices: []`, or `{}`/`null`/`""`/204
     timestamp_form: str = "epoch_s"  # one of TIMESTAMP_FORMS, or "mixed" (a form per device)
 
 
@@ -446,6 +449,8 @@ def create_app(config: EncloudSimulatorConfig | None = None) -> Starlette:
                 answer = simulator.devices_answer(params)
                 if simulator.after_devices_page is not None:
                     simulator.after_devices_page(simulator, answer["page"])
+                if not answer["devices"] and simulator.config.empty_form != "list":
+                    return empty_response(simulator.config.empty_form)  # no device, answered another way
                 return JSONResponse(answer)
             if path == "/integration/hot link":
                 return JSONResponse(simulator.hot_link(params))
