@@ -240,3 +240,13 @@ def test_every_form_of_an_empty_issue_list_reads_as_no_issue(start_simulator, fo
     with client_for(server) as client:
         assert client.issues(long_ago, long_ago + timedelta(minutes=1)) == []
         assert client.issues(NOW - timedelta(days=30), NOW)  # a window with issues still lists them
+
+
+@pytest.mark.parametrize("bounds", ["[]", "(]", "()"])
+def test_every_reading_of_the_log_bounds_lands_the_same_day(start_simulator, data_dir: Path, bounds: str) -> None:
+    """The doc does not say whether start/end are inclusive: a midnight value lands once, in its day."""
+    land_device_logs(client_for(start_simulator("bagtower")), DAY, raw=True)
+    expected = rows_of(landed(data_dir, "landing", "device_logs", DAY))
+    assert (expected["measured_at"] == DAY_START).any()
+    land_device_logs(client_for(start_simulator("bagtower", BagtowerSimulatorConfig(log_bounds=bounds))), DAY, raw=True)
+    assert rows_of(landed(data_dir, "landing", "device_logs", DAY)).equals(expected)

@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.http import RetryPolicy, VendorRequestError
 from pipelines.simulation.answers import EMPTY_FORMS
-from pipelines.vendors.baxo.assets import land_devices
+from pipelines.vendors.baxo.assets import land_devices, land_historics
 from pipelines.vendors.baxo.client import BaxoClient
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig, SimDevice
 from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc, to_baxo_seconds
@@ -183,3 +183,16 @@ def test_every_form_of_an_empty_device_list_lands_no_device(start_simulator, for
         contracts = client.contracts()
         assert contracts and all(client.devices(c["id"]) == [] for c in contracts)
     assert land_devices(client_for(server)).landed_rows == 0
+
+
+@pytest.mark.parametrize("bounds", ["[)", "(]", "()"])
+def test_every_reading_of_the_time_bounds_lands_the_same_day(start_simulator, data_dir, bounds: str) -> None:
+    """The doc does not say whether startTime/endTime are inclusive: a midnight value lands once."""
+    day = "2026-11-20"
+    land_historics(client_for(start_simulator("baxo")), day)
+    expected = pl.read_parquet(data_dir / "landing" / "baxo" / "device_historics" / f"date={day}" / "*.parquet")
+    midnight = datetime(2026, 11, 20, tzinfo=UTC)
+    assert (expected["measured_at"] == midnight).any()
+    land_historics(client_for(start_simulator("baxo", BaxoSimulatorConfig(time_bounds=bounds))), day)
+    again = pl.read_parquet(data_dir / "landing" / "baxo" / "device_historics" / f"date={day}" / "*.parquet")
+    assert again.drop("_extracted_at").equals(expected.drop("_extracted_at"))

@@ -150,7 +150,8 @@ def land_device_logs(client: BagtowerClient, partition_key: str, *, raw: bool) -
     source = paths.endpoint_name(paths.DEVICE_LOGS) + ("?raw=true" if raw else "")
     with client, PartitionWriter(VENDOR, LOG_DATASETS[raw], partition_key, BagtowerLogValue, source) as writer:
         for device in client.devices():
-            series = client.device_logs(device["deviceId"], start, end, raw=raw)
+            # One second before the day too: a service with an exclusive `start` still gives midnight.
+            series = client.device_logs(device["deviceId"], start - timedelta(seconds=1), end, raw=raw)
             paired, unpaired = transform.split_series(series)
             writer.quarantine(unpaired)
             points = transform.log_values_frame(paired)

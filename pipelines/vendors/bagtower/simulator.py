@@ -119,6 +119,7 @@ class BagtowerSimulatorConfig:
     company_id: str = COMPANY_ID
     now: float | None = None  # the simulator's clock (epoch s); None follows the real clock
     malformed: bool = False  # the first device's hourly temperature `max` loses its last `y`
+    log_bounds: str = "[)"  # device logs' start/end inclusive "[", "]" or exclusive "(", ")"
     empty_form: str = "list"  # an empty list of results: `[]`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     issue_device_field: bool = True  # False serves issues exactly as documented (no deviceId)
     extra_devices: list[SimDevice] = field(default_factory=list)
@@ -606,7 +607,9 @@ def create_app(config: BagtowerSimulatorConfig | None = None) -> Starlette:
         start = _epoch_param(request, "start", end - 86_400)
         if end < start:
             raise ApiError(400, "end must not be before start")
-        return sim.logs(device, start, end, _flag(request, "raw"))
+        # The doc does not say whether `start`/`end` are inclusive: `log_bounds` serves each reading.
+        bounds = sim.config.log_bounds
+        return sim.logs(device, start + (bounds[0] == "("), end + (bounds[1] == "]"), _flag(request, "raw"))
 
     def by_id(items: list[dict], key: str, what: str) -> Any:
         def handler(request: Request, p: dict) -> dict:

@@ -2,6 +2,7 @@
 historic tag values per daily partition."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
@@ -121,7 +122,8 @@ def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:
         PartitionWriter(VENDOR, "device_historics", partition_key, BaxoHistoric, "k1?get=devices-historics") as writer,
     ):
         for contract_id, device_ids in _contract_devices(client):
-            for page in client.historic_pages(contract_id, device_ids, start, end):
+            # One second before the day too: a service with an exclusive `startTime` still gives midnight.
+            for page in client.historic_pages(contract_id, device_ids, start - timedelta(seconds=1), end):
                 writer.write(transform.historics_frame(page, start, end))
     return writer.result
 

@@ -112,6 +112,7 @@ class BaxoSimulatorConfig:
     malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
+    time_bounds: str = "[]"  # startTime/endTime inclusive "[" or exclusive "(" / ")": "[]", "[)", "(]", "()"
     wrong_device: bool = False  # `get=device` for a contract's first device answers with its second
     extra_devices: list[SimDevice] = field(default_factory=list)
 
@@ -296,6 +297,9 @@ class BaxoSimulator:
         start, end = _int(params, "startTime"), _int(params, "endTime")
         if end < start:
             raise BaxoError(400, "endTime doit être postérieur à startTime.")
+        # The doc does not say whether the bounds are inclusive: `time_bounds` serves each reading.
+        start += self.config.time_bounds[0] == "("
+        end -= self.config.time_bounds[1] == ")"
         page = _int(params, "page") if "page" in params else 1
         offset, remaining = (page - 1) * self.config.page_rows, self.config.page_rows
         groups: list[str] = []
