@@ -34,6 +34,21 @@ class VendorRequestError(RuntimeError):
         super().__init__(f"{where} failed (status {status if status is not None else 'none'}): {detail}")
 
 
+class VendorConfigError(ValueError):
+    """A setting that cannot work, found before any request; names vendor and setting."""
+
+    def __init__(self, vendor: str, setting: str, detail: str) -> None:
+        self.vendor, self.setting = vendor, setting
+        super().__init__(f"{vendor}: setting {setting} {detail}")
+
+
+def _check_base_url(vendor: str, base_url: str, setting: str) -> None:
+    """Fail at once on a base URL that no request could use, instead of retrying it."""
+    url = httpx.URL(base_url) if "://" in base_url else None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise VendorConfigError(vendor, setting, f"is not an http(s) URL: {base_url!r}")
+
+
 class VendorDataError(ValueError):
     """A vendor answered something the client cannot read; names vendor, endpoint and record."""
 
@@ -79,19 +94,28 @@ class Redactor:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How patiently a client talks to a vendor: attempts, backoff, and the bounds of one answer."""
+
     max_attempts: int = 6
     backoff_base_s: float = 0.2
     backoff_max_s: float = 10.0
     retry_after_max_s: float = 60.0
+    # A whole request, body included: httpx's timeout is per read, so a server trickling one
+    # byte at a time would otherwise hold a run for ever.
+    request_deadline_s: float = 300.0
+    # One answer's body; a page this big is a server gone wrong, not data to hold in memory.
+    max_response_bytes: int = 256 * 1024 * 1024
 
     def delay(self, attempt: int, retry_after: str | None, rng: random.Random) -> float:
-        """Seconds to wait before attempt `attempt + 1`: `Retry-After` if given, else full jitter."""
+        """Seconds to wait before attempt `attempt + 1`: full-jitter backoff, longer if the
+        server's `Retry-After` asks for more (capped): `Retry-After: 0` still gets a pause."""
+        backoff = rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
         if retry_after is not None:
             try:
-                return min(max(float(retry_after), 0.0), self.retry_after_max_s)
+                return max(min(float(retry_after), self.retry_after_max_s), backoff)
             except ValueError:
                 pass  # an HTTP-date: fall back to backoff
-        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
+        return backoff
 
 
 class VendorHttpClient:
@@ -107,11 +131,13 @@ class VendorHttpClient:
         retry: RetryPolicy | None = None,
         headers: dict[str, str] | None = None,
         seed: int | None = None,
+        base_url_setting: str | None = None,
     ) -> None:
         self.vendor = vendor
         self.redact = Redactor(secrets)
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
+        _check_base_url(vendor, base_url, base_url_setting or f"{vendor.upper()}_BASE_URL")
         self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers or {})
 
     def __enter__(self) -> VendorHttpClient:
@@ -134,7 +160,7 @@ class VendorHttpClient:
         for attempt in range(self.retry.max_attempts):
             retry_after = None
             try:
-                response = self._http.request(method, url, **kwargs)  # type: ignore[arg-type]
+                response = self._bounded(method, url, endpoint, **kwargs)
             except httpx.TransportError as exc:  # connect, timeout, dropped or truncated body
                 last_status, last_detail = None, f"{type(exc).__name__}: {exc}"
             else:
@@ -161,6 +187,34 @@ class VendorHttpClient:
             last_status,
             self.redact(f"gave up after {self.retry.max_attempts} attempts: {last_detail}"),
         ) from None
+
+    def _bounded(self, method: str, url: str, endpoint: str, **kwargs: object) -> httpx.Response:
+        """Send and read the body within the policy's deadline and size cap (streamed, so
+        neither a trickling nor a huge answer is waited for or held whole)."""
+        deadline = time.monotonic() + self.retry.request_deadline_s
+        with self._http.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > self.retry.max_response_bytes:
+                raise self._too_big(endpoint, declared)
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.retry.max_response_bytes:
+                    raise self._too_big(endpoint, size)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"answer not complete within {self.retry.request_deadline_s:g} s")
+                chunks.append(chunk)
+        # The chunks are already decoded: the new answer must not decode them again.
+        headers = [
+            (k, v) for k, v in response.headers.items() if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=response.request)
+
+    def _too_big(self, endpoint: str, size: int) -> VendorDataError:
+        limit = self.retry.max_response_bytes
+        return VendorDataError(
+            self.vendor, endpoint, f"answer of {size:,} bytes or more exceeds the {limit:,}-byte cap"
+        )
 
     def json(self, endpoint: str, response: httpx.Response) -> object:
         """The answer's JSON, decoded with orjson (about twice as fast as httpx's stdlib `json`).

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 
 import httpx
 import pytest
 
-from pipelines.http import Redactor, RetryPolicy, VendorHttpClient, VendorRequestError
+from pipelines.http import (
+    Redactor,
+    RetryPolicy,
+    VendorConfigError,
+    VendorDataError,
+    VendorHttpClient,
+    VendorRequestError,
+)
 from pipelines.simulation.faults import FaultConfig
+from tests.hostile import raw_server
 
 SECRET = "s3cr/et+pass word"
 
@@ -69,3 +78,54 @@ def test_json_decode_error_names_vendor_endpoint_and_hides_secrets() -> None:
     assert str(err.value).startswith("dsmr home api/v2/datalogger/dsmrreading: not JSON")
     assert SECRET not in str(err.value)
     assert http.json("e", httpx.Response(200, content=b'{"count": 2, "v": "1.250"}')) == {"count": 2, "v": "1.250"}
+
+
+def test_a_server_trickling_its_body_is_cut_off_at_the_request_deadline() -> None:
+    def trickle(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[")
+        for _ in range(200):
+            time.sleep(0.05)
+            conn.sendall(b" ")
+
+    retry = RetryPolicy(max_attempts=2, backoff_base_s=0.01, request_deadline_s=0.5)
+    with raw_server(trickle) as url, VendorHttpClient("bagtower", url, retry=retry, timeout_s=5) as http:
+        started = time.monotonic()
+        with pytest.raises(VendorRequestError) as err:
+            http.request("GET", "/prod/devices", endpoint="devices")
+    assert time.monotonic() - started < 5, "bounded by the deadline, not by the server"
+    assert "bagtower devices failed" in str(err.value) and "not complete within 0.5 s" in str(err.value)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_answer_over_the_size_cap_is_refused_without_being_read_whole(declared: bool) -> None:
+    body = b"[" + b"0," * 1_000_000 + b"0]"
+
+    def huge(conn) -> None:
+        if declared:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        else:  # chunked: the size shows only while reading
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for i in range(0, len(body), 65536):
+                piece = body[i : i + 65536]
+                conn.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            conn.sendall(b"0\r\n\r\n")
+
+    retry = RetryPolicy(max_attempts=3, backoff_base_s=0.01, max_response_bytes=100_000)
+    with raw_server(huge) as url, VendorHttpClient("dsmr", url, retry=retry) as http:
+        with pytest.raises(VendorDataError, match=r"dsmr readings: answer of .* exceeds the 100,000-byte cap"):
+            http.request("GET", "/api/v2/datalogger/dsmrreading", endpoint="readings")
+
+
+def test_retry_after_zero_still_pauses_and_a_long_one_is_capped() -> None:
+    policy = RetryPolicy(backoff_base_s=0.2, retry_after_max_s=30.0)
+    rng = random.Random(1)
+    zero = [policy.delay(attempt, "0", rng) for attempt in range(6)]
+    assert all(d > 0 for d in zero) and sum(zero) > 1.0
+    assert policy.delay(0, "86400", rng) == 30.0
+    assert policy.delay(0, "5", rng) == 5.0
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "ftp://host/x", "http://"])
+def test_a_base_url_no_request_could_use_fails_at_once_naming_the_setting(url: str) -> None:
+    with pytest.raises(VendorConfigError, match=r"baxo: setting BAXO_BASE_URL is not an http\(s\) URL"):
+        VendorHttpClient("baxo", url)

@@ -11,12 +11,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.http import RetryPolicy, VendorConfigError, VendorRequestError
 from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.simulation.faults import FaultConfig
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.assets import (
     FleetSettings,
+    PrimayerResource,
     land_groups,
     land_logger_info,
     land_loggers,
@@ -257,3 +258,9 @@ def test_every_form_of_an_empty_leak_list_reads_as_no_leak(start_simulator, data
         assert client.group(quiet_group, date(2026, 11, 20)) == []
     land_groups(client_for(server), FleetSettings((), ZONE), DAY)
     assert landed(data_dir, "landing", "group_leaks").drop("_extracted_at").equals(expected)
+
+
+def test_an_unknown_time_zone_fails_at_once_naming_the_setting() -> None:
+    resource = PrimayerResource(base_url="http://127.0.0.1:1", token=TOKEN, serials="1", timezone="Mars/Olympus")
+    with pytest.raises(VendorConfigError, match="primayer: setting PRIMAYER_TIMEZONE is not an IANA time zone"):
+        resource.fleet()

@@ -14,7 +14,7 @@ partition. Group results and reports are asked for the partition's date itself.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandera.polars as pa
 import polars as pl
@@ -26,6 +26,7 @@ from dagster import (
     multi_asset,
 )
 
+from pipelines.http import VendorConfigError
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window
@@ -105,6 +106,12 @@ class PrimayerResource(VendorResource):
         return PrimayerClient(self.base_url, self.token, timeout_s=self.timeout_s, retry=retry)
 
     def fleet(self) -> FleetSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise VendorConfigError(
+                VENDOR, "PRIMAYER_TIMEZONE", f"is not an IANA time zone: {self.timezone!r}"
+            ) from None
         serials = tuple(s.strip() for s in self.serials.split(",") if s.strip())
         return FleetSettings(serials, self.timezone, self.audio_sample_rate_hz)
 
