@@ -8,6 +8,7 @@ and a re-run replaces the partition instead of appending to it.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ def ensure_schema_partitions() -> list[Path]:
     vendor that is not configured (or not extracted yet) would break every model. The empty
     `date=none` partition carries the columns and no rows. Returns the folders written.
     """
+    recover_interrupted_swaps()
     written = []
     for (vendor, dataset), schema in sorted(_DATASETS.items(), key=lambda item: item[0]):
         for zone, frame in (("landing", schema.empty()), ("quarantine", quarantine_frame(pl.DataFrame(), ""))):
@@ -115,6 +117,8 @@ class PartitionWriter:
         self.result = LandingResult(vendor, dataset, partition_date)
         token = uuid.uuid4().hex[:12]
         self._final = {z: partition_dir(z, vendor, dataset, partition_date) for z in ("landing", "quarantine")}
+        for final in self._final.values():
+            recover_interrupted_swap(final)
         self._tmp = {z: p.parent / f".tmp-{p.name}-{token}" for z, p in self._final.items()}
         self._counts = {"landing": 0, "quarantine": 0}
 
@@ -194,12 +198,51 @@ def _checks_uniqueness(schema: type[pa.DataFrameModel]) -> bool:
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace `final` by `tmp` with renames, so the old partition stays whole until the swap."""
+    """Replace `final` by `tmp` with renames, so the old partition stays whole until the swap.
+
+    A crash between the two renames leaves `final` missing and the old partition under
+    `.old-…`: `recover_interrupted_swap` puts it back before anyone writes or reads it.
+    """
     old = final.parent / f".old-{tmp.name}"
     if final.exists():
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+    _remove_stale_leftovers(final)
+
+
+# Leftovers of a crashed writer older than this are removed; younger ones may be a live writer's.
+STALE_LEFTOVER_S = 3600
+
+
+def recover_interrupted_swap(final: Path) -> bool:
+    """Restore a partition whose swap was cut between its two renames; True if one was restored."""
+    if final.exists():
+        return False
+    olds = sorted(final.parent.glob(f".old-.tmp-{final.name}-*"), key=lambda p: p.stat().st_mtime)
+    if not olds:
+        return False
+    olds[-1].rename(final)  # the newest complete partition that was being replaced
+    return True
+
+
+def recover_interrupted_swaps() -> list[Path]:
+    """Every partition of every dataset restored after a crash mid-swap (before dbt reads)."""
+    roots = [data_dir() / zone for zone in ("landing", "quarantine")]
+    finals = {
+        old.parent / old.name.removeprefix(".old-.tmp-").rsplit("-", 1)[0]
+        for root in roots
+        for old in root.glob("*/*/.old-.tmp-*")
+    }
+    return sorted(final for final in finals if recover_interrupted_swap(final))
+
+
+def _remove_stale_leftovers(final: Path) -> None:
+    """Temporary and replaced copies of this partition left by crashed writers."""
+    now = time.time()
+    for leftover in (*final.parent.glob(f".tmp-{final.name}-*"), *final.parent.glob(f".old-.tmp-{final.name}-*")):
+        if now - leftover.stat().st_mtime > STALE_LEFTOVER_S:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def land_frame(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pandera.polars as pa
@@ -9,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipelines.cursors import read_cursor, write_cursor
-from pipelines.landing import PartitionWriter, land_frame
+from pipelines.landing import STALE_LEFTOVER_S, PartitionWriter, land_frame, recover_interrupted_swaps
 
 
 class Reading(pa.DataFrameModel):
@@ -95,3 +97,35 @@ def test_schema_only_partition_for_datasets_not_landed_yet(data_dir: Path) -> No
     empty = pl.read_parquet(data_dir / "landing" / "v" / "d" / SCHEMA_ONLY_PARTITION / "*.parquet")
     assert empty.height == 0 and empty.columns == ["name", "value", "_extracted_at", "_source"]
     assert ensure_schema_partitions() == []  # idempotent
+
+
+def _crash_between_the_renames(data_dir: Path) -> Path:
+    """What a kill -9 between the swap's two renames leaves: the old partition under `.old-…`,
+    the new one complete under `.tmp-…`, no partition at its place."""
+    folder = data_dir / "landing" / "v" / "d"
+    final = folder / "date=2026-01-01"
+    final.rename(folder / ".old-.tmp-date=2026-01-01-0123456789ab")
+    (folder / ".tmp-date=2026-01-01-0123456789ab").mkdir()
+    return final
+
+
+def test_a_crash_between_the_swap_renames_is_recovered_before_dbt_reads(data_dir: Path) -> None:
+    land_frame("v", "d", "2026-01-01", pl.DataFrame({"name": ["old"], "value": [1.0]}), Reading, "e")
+    final = _crash_between_the_renames(data_dir)
+    assert not final.exists()
+    assert recover_interrupted_swaps() == [final]
+    assert read(data_dir, "landing")["name"].to_list() == ["old"]
+
+
+def test_a_rerun_after_a_crash_restores_then_replaces_and_clears_stale_leftovers(data_dir: Path) -> None:
+    land_frame("v", "d", "2026-01-01", pl.DataFrame({"name": ["old"], "value": [1.0]}), Reading, "e")
+    _crash_between_the_renames(data_dir)
+    folder = data_dir / "landing" / "v" / "d"
+    stale = time.time() - STALE_LEFTOVER_S - 60
+    for leftover in folder.glob(".tmp-*"):
+        os.utime(leftover, (stale, stale))
+    with PartitionWriter("v", "d", "2026-01-01", Reading, "e") as writer:
+        assert read(data_dir, "landing")["name"].to_list() == ["old"], "restored before the new write"
+        writer.write(pl.DataFrame({"name": ["new"], "value": [2.0]}))
+    assert read(data_dir, "landing")["name"].to_list() == ["new"]
+    assert sorted(p.name for p in folder.iterdir()) == ["date=2026-01-01"]
