@@ -42,7 +42,7 @@ class VendorConfigError(ValueError):
         super().__init__(f"{vendor}: setting {setting} {detail}")
 
 
-def _check_base_url(vendor: str, base_url: str, setting: str) -> None:
+def check_base_url(vendor: str, base_url: str, setting: str) -> None:
     """Fail at once on a base URL that no request could use, instead of retrying it."""
     url = httpx.URL(base_url) if "://" in base_url else None
     if url is None or url.scheme not in ("http", "https") or not url.host:
@@ -124,7 +124,7 @@ class VendorHttpClient:
     def __init__(
         self,
         vendor: str,
-        base_url: str,
+        base_url: str | None,
         *,
         secrets: Iterable[str | None] = (),
         timeout_s: float = 30.0,
@@ -137,8 +137,9 @@ class VendorHttpClient:
         self.redact = Redactor(secrets)
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
-        _check_base_url(vendor, base_url, base_url_setting or f"{vendor.upper()}_BASE_URL")
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers or {})
+        if base_url is not None:  # None: the caller sends absolute URLs (and checks its own)
+            check_base_url(vendor, base_url, base_url_setting or f"{vendor.upper()}_BASE_URL")
+        self._http = httpx.Client(base_url=base_url or "", timeout=timeout_s, headers=headers or {})
 
     def __enter__(self) -> VendorHttpClient:
         return self

@@ -9,7 +9,7 @@ import httpx
 import polars as pl
 import pytest
 
-from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.http import RetryPolicy, VendorDataError, VendorRequestError
 from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.vendors.baxo.assets import land_devices, land_historics
 from pipelines.vendors.baxo.client import BaxoClient
@@ -65,19 +65,23 @@ def test_exact_rows_for_a_known_device_and_day(start_simulator) -> None:
     ]
 
 
-@pytest.mark.parametrize(("rows", "pages"), [(10_000, 1), (10_001, 2), (0, 1), (25_000, 3)])
-def test_historics_paging_loses_and_repeats_nothing(start_simulator, rows: int, pages: int) -> None:
-    config = BaxoSimulatorConfig(devices_per_contract=1)
-    server = start_simulator("baxo", config)
+def _one_minute_device(server) -> tuple[str, SimDevice]:
     sim = server.app.state.simulator
     contract = sim.contracts[0]
     device = SimDevice("777", "BENCH", "one tag a minute", 0, "UTC", contract.id, ("TEMP_1",), 60, 99)
     sim.devices.append(device)
+    return contract.id, device
+
+
+@pytest.mark.parametrize(("rows", "pages"), [(10_000, 1), (10_001, 2), (0, 1), (25_000, 3)])
+def test_historics_paging_loses_and_repeats_nothing(start_simulator, rows: int, pages: int) -> None:
+    server = start_simulator("baxo", BaxoSimulatorConfig(devices_per_contract=1))
+    contract_id, _ = _one_minute_device(server)
     # One value a minute on the minute; the 0-row window holds no minute.
     start = DAY if rows else DAY + timedelta(seconds=10)
     end = start + timedelta(minutes=rows - 1) if rows else DAY + timedelta(seconds=50)
     with client_for(server) as client:
-        got = list(client.historic_pages(contract.id, ["777"], start, end))
+        got = list(client.historic_pages(contract_id, ["777"], start, end))
     assert len(got) == pages
     assert [p.height for p in got][:1] == [min(rows, 10_000)]
     frame = pl.concat(got)
@@ -196,3 +200,21 @@ def test_every_reading_of_the_time_bounds_lands_the_same_day(start_simulator, da
     land_historics(client_for(start_simulator("baxo", BaxoSimulatorConfig(time_bounds=bounds))), day)
     again = pl.read_parquet(data_dir / "landing" / "baxo" / "device_historics" / f"date={day}" / "*.parquet")
     assert again.drop("_extracted_at").equals(expected.drop("_extracted_at"))
+
+
+def test_rows_repeated_across_pages_land_once(start_simulator) -> None:
+    server = start_simulator("baxo", BaxoSimulatorConfig(devices_per_contract=1, page_rows=1000, page_overlap=3))
+    contract_id, _ = _one_minute_device(server)
+    with client_for(server) as client:
+        pages = list(client.historic_pages(contract_id, ["777"], DAY, DAY + timedelta(minutes=2499)))
+    frame = pl.concat(pages)
+    assert frame.height == frame["timestamp"].n_unique() == 2500
+
+
+def test_pages_that_never_end_stop_with_a_clear_error(start_simulator) -> None:
+    server = start_simulator("baxo", BaxoSimulatorConfig(devices_per_contract=1, page_rows=1000, endless_pages=True))
+    contract_id, _ = _one_minute_device(server)
+    with client_for(server) as client:
+        with pytest.raises(VendorDataError, match=r"baxo k1\?get=devices-historics: pagination does not end") as err:
+            list(client.historic_pages(contract_id, ["777"], DAY, DAY + timedelta(minutes=1999)))
+    assert "5 pages, the last 3 with no new row" in str(err.value) and PASSWORD not in str(err.value)

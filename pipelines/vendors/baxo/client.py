@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import polars as pl
 
-from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
+from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, check_base_url, is_empty
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ HISTORICS_SCHEMA = {
     ),
     "next": pl.String,
 }
+# A value is one device's tag at one instant: a page repeating it adds nothing.
+HISTORIC_KEY = ["device_id", "tag_reference", "timestamp"]
+# Pages in a row that bring no new value before the paging is judged endless.
+MAX_PAGES_WITHOUT_NEWS = 3
 RAW_HISTORIC_COLUMNS = {
     "device_id": pl.String,
     "tag_reference": pl.String,
@@ -53,7 +57,9 @@ class BaxoClient:
     ) -> None:
         self.username, self._password = username, password
         self.service_url = base_url.rstrip("/")  # the doc's base address is the service itself
-        self.http = VendorHttpClient(VENDOR, "", secrets=[password], timeout_s=timeout_s, retry=retry)
+        # The service is one address (`next` pages are full URLs): no base URL, the address checked.
+        self.http = VendorHttpClient(VENDOR, None, secrets=[password], timeout_s=timeout_s, retry=retry)
+        check_base_url(VENDOR, base_url, "BAXO_BASE_URL")
         self._password_day: str | None = None
 
     def __enter__(self) -> BaxoClient:
@@ -163,18 +169,27 @@ class BaxoClient:
         }
         if tag_references:
             params["tagReferences"] = ",".join(tag_references)
-        url, form, seen = "", params, set()
+        url, form, visited = "", params, set()
+        landed = pl.DataFrame(schema={c: RAW_HISTORIC_COLUMNS[c] for c in HISTORIC_KEY})
+        pages_without_news = 0
         while True:
             response = self._post(form, url)
             page, next_url = self._historics_page(response.content, device_ids)
-            yield page
+            # A row repeated on a later page (the service's paging shifted) lands once.
+            fresh = page.join(landed, on=HISTORIC_KEY, how="anti")
+            landed = pl.concat([landed, fresh.select(HISTORIC_KEY).drop_nulls()])
+            yield fresh
             if not next_url:
                 return
-            if next_url in seen:
+            pages_without_news = 0 if fresh.height else pages_without_news + 1
+            if next_url in visited or pages_without_news >= MAX_PAGES_WITHOUT_NEWS:
                 raise VendorDataError(
-                    VENDOR, "k1?get=devices-historics", f"pagination loops at {self.http.redact(next_url)}"
+                    VENDOR,
+                    "k1?get=devices-historics",
+                    f"pagination does not end: {len(visited) + 1} pages, the last {pages_without_news} with no new "
+                    f"row, next {self.http.redact(next_url)} (contract {contract_id})",
                 )
-            seen.add(next_url)
+            visited.add(next_url)
             url, form = next_url, {"get": "devices-historics"}  # `next` carries every other parameter
 
     @staticmethod

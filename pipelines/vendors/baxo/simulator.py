@@ -113,6 +113,8 @@ class BaxoSimulatorConfig:
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     time_bounds: str = "[]"  # startTime/endTime inclusive "[" or exclusive "(" / ")": "[]", "[)", "(]", "()"
+    page_overlap: int = 0  # historics pages after the first repeat this many rows of the one before
+    endless_pages: bool = False  # historics keep giving a `next` page (empty) past the last one
     wrong_device: bool = False  # `get=device` for a contract's first device answers with its second
     extra_devices: list[SimDevice] = field(default_factory=list)
 
@@ -301,7 +303,9 @@ class BaxoSimulator:
         start += self.config.time_bounds[0] == "("
         end -= self.config.time_bounds[1] == ")"
         page = _int(params, "page") if "page" in params else 1
-        offset, remaining = (page - 1) * self.config.page_rows, self.config.page_rows
+        # A hostile service may repeat the previous page's last rows (`page_overlap`).
+        overlap = self.config.page_overlap if page > 1 else 0
+        offset, remaining = (page - 1) * self.config.page_rows - overlap, self.config.page_rows
         groups: list[str] = []
         series = self.series_counts(devices, tags, start, end)
         total = sum(s[3] for s in series)
@@ -317,7 +321,7 @@ class BaxoSimulator:
             if remaining == 0:
                 break
         body = {"historics": "__GROUPS__"}
-        if page * self.config.page_rows < total:
+        if page * self.config.page_rows < total or self.config.endless_pages:
             next_params = {k: v for k, v in params.items() if k != "password"} | {"page": str(page + 1)}
             body["next"] = f"{url}?{urlencode(next_params)}"
         return {"__raw__": json.dumps(body).replace('"__GROUPS__"', "[" + ",".join(groups) + "]")}
