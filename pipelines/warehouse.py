@@ -10,6 +10,7 @@ later (late data) marks that day of the facts for rebuilding (`late_data_conditi
 """
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -34,8 +35,10 @@ from pipelines.settings import DBT_PROJECT_DIR
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
-# The venv's dbt, so the pipeline never picks up another dbt from PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+# The venv's dbt, so the pipeline never picks up another dbt from PATH, started through a small
+# launcher that ties its life to ours: a killed run never leaves dbt writing the warehouse alone.
+os.environ.setdefault("PIPELINES_DBT_EXECUTABLE", str(Path(sys.executable).parent / "dbt"))
+DBT_EXECUTABLE = str(Path(__file__).parent / "bin" / "dbt")
 INCREMENTAL = "config.materialized:incremental"
 WAREHOUSE_POOL = "duckdb_warehouse"
 

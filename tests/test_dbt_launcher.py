@@ -1,0 +1,51 @@
+"""dbt dies with the process that launched it (the launcher every dbt step goes through)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.warehouse import DBT_EXECUTABLE
+
+PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.argv[1], "600"])
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] not in ("Z", "X")
+
+
+def test_killing_the_launching_process_stops_dbt() -> None:
+    # The launcher runs whatever PIPELINES_DBT_EXECUTABLE names; `sleep` stands in for a long dbt build.
+    env = {**os.environ, "PIPELINES_DBT_EXECUTABLE": "/bin/sleep"}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, DBT_EXECUTABLE], stdout=subprocess.PIPE, env=env)
+    child = int(parent.stdout.readline())
+    deadline = time.monotonic() + 10
+    # The launcher arms the signal and then becomes `sleep`: kill the parent only once it has.
+    while Path(f"/proc/{child}/comm").read_text().strip() != "sleep" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _alive(child)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "dbt outlived the process that launched it"
+
+
+def test_the_launcher_runs_the_real_dbt() -> None:
+    done = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True)
+    assert "dbt" in done.stdout.lower() and "duckdb" in done.stdout.lower()
