@@ -122,7 +122,7 @@ def test_wrong_key_names_the_instance_and_never_shows_the_key(server, caplog) ->
     with make_client(server, CABIN, key=secret) as client, pytest.raises(VendorRequestError) as err:
         list(client.reading_pages(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)))
     message = str(err.value)
-    assert "dsmr" in message and "cabin" in message and "403" in message and "Invalid API key" in message
+    assert "dsmr" in message and "cabin" in message and "403" in message and "Invalid auth key" in message
     assert secret not in message and secret not in caplog.text and secret not in repr(client.instance)
 
 
@@ -249,3 +249,92 @@ def test_statistics_of_a_day_not_yet_generated_land_empty_with_a_warning(start_s
     assert result.landed_rows == 1
     assert landed(data_dir, "day_statistics", "2026-11-22")["instance"].to_list() == ["home"]
     assert "day statistics 2026-11-22: none yet on instance cabin" in caplog.text
+
+
+# -- the simulator behaves as a real v5.11 server was seen to --------------------------------------
+@pytest.mark.parametrize(
+    ("param", "wall"),
+    [
+        ("timestamp__gte", "2026-10-25 02:00:00"),  # Amsterdam: 02:00-03:00 happens twice
+        ("timestamp__lte", "2026-03-29 02:30:00"),  # and never happens in spring
+    ],
+)
+def test_simulator_refuses_ambiguous_or_missing_wall_times_as_django_does(server, param: str, wall: str) -> None:
+    url = f"{server.url}/home/api/v2/datalogger/dsmrreading"
+    answer = httpx.get(url, headers={"X-AUTHKEY": HOME.api_key}, params={param: wall})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        param: [
+            f"{wall} couldn't be interpreted in time zone Europe/Amsterdam; it may be ambiguous or it may not exist."
+        ]
+    }
+    hours = httpx.get(
+        f"{server.url}/home/api/v2/statistics/hour",
+        headers={"X-AUTHKEY": HOME.api_key},
+        params={"hour_start__lte": wall},
+    )
+    assert hours.status_code == 400 and "hour_start__lte" in hours.json()
+
+
+def test_simulator_filters_by_iso_8601_with_an_offset(server) -> None:
+    url = f"{server.url}/home/api/v2/datalogger/dsmrreading"
+    headers = {"X-AUTHKEY": HOME.api_key}
+    for gte in ("2026-10-25T00:00:00+00:00", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00+02:00"):
+        page = httpx.get(url, headers=headers, params={"timestamp__gte": gte, "timestamp__lte": gte, "limit": 5})
+        assert page.status_code == 200, page.text
+        assert [r["timestamp"] for r in page.json()["results"]] == ["2026-10-25T02:00:00+02:00"]
+    # The second 02:00 local, one hour later in UTC, is reachable too.
+    later = httpx.get(url, headers=headers, params={"timestamp__gte": "2026-10-25T01:00:00+00:00", "limit": 1})
+    assert later.json()["results"][0]["timestamp"] == "2026-10-25T02:00:00+01:00"
+    # An unencoded `+` arrives as a space: not a date/time.
+    raw = httpx.get(f"{url}?timestamp__gte=2026-10-25T00:00:00+00:00", headers=headers)
+    assert raw.status_code == 400 and raw.json() == {"timestamp__gte": ["Enter a valid date/time."]}
+
+
+def test_simulator_answers_consumption_today_with_a_bare_string_when_it_has_no_readings(start_simulator) -> None:
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW))
+    url, headers = f"{server.url}/home/api/v2/consumption/today", {"X-AUTHKEY": HOME.api_key}
+    assert httpx.get(url, headers=headers).json()["day"] == "2026-11-23"
+    config = server.app.state.simulator.config
+    config.today_unprocessed = True  # e.g. the datalogger is down
+    answer = httpx.get(url, headers=headers)
+    assert answer.status_code == 200 and answer.json() == "No electricity readings found for: 2026-11-23"
+    config.no_data_today_form = "list"
+    assert httpx.get(url, headers=headers).json() == []
+    # Naturally too: at local midnight, before the day's first reading (CABIN reads at :03).
+    config.today_unprocessed, config.no_data_today_form = False, "string"
+    config.now = datetime(2026, 11, 23, 3, 30, 1, tzinfo=UTC)  # 00:00:01 in St. John's
+    cabin = httpx.get(f"{server.url}/cabin/api/v2/consumption/today", headers={"X-AUTHKEY": CABIN.api_key})
+    assert cabin.json() == "No electricity readings found for: 2026-11-23"
+
+
+def test_simulator_hour_statistics_miss_the_step_across_each_hour_boundary(server) -> None:
+    headers = {"X-AUTHKEY": HOME.api_key}
+    day = "2026-10-25"  # 25 local hours
+    hours = httpx.get(
+        f"{server.url}/home/api/v2/statistics/hour",
+        headers=headers,
+        params={"hour_start__gte": "2026-10-24T22:00:00Z", "hour_start__lte": "2026-10-25T23:00:00+01:00", "limit": 50},
+    ).json()["results"]
+    totals = httpx.get(
+        f"{server.url}/home/api/v2/statistics/day", headers=headers, params={"day__gte": day, "day__lte": day}
+    ).json()["results"][0]
+    assert len(hours) == 25
+
+    def hours_sum(field: str) -> Decimal:
+        return sum((Decimal(h[field]) for h in hours), Decimal(0))
+
+    assert hours_sum("gas") == Decimal(totals["gas"]) > 0  # gas adds up
+    for field in ("electricity1", "electricity1_returned"):  # the 24 steps between hours are in none
+        assert hours_sum(field) < Decimal(totals[field])
+    # One hour = its last reading minus its first.
+    first_hour = hours[0]
+    readings = httpx.get(
+        f"{server.url}/home/api/v2/datalogger/dsmrreading",
+        headers=headers,
+        params={"timestamp__gte": "2026-10-24T22:00:00Z", "timestamp__lte": "2026-10-24T22:59:59Z", "limit": 400},
+    ).json()["results"]
+    assert len(readings) == 360
+    step = Decimal(readings[-1]["electricity_delivered_1"]) - Decimal(readings[0]["electricity_delivered_1"])
+    assert Decimal(first_hour["electricity1"]) == step
+    assert totals["electricity_reading_timestamp"] == readings[0]["timestamp"] == "2026-10-25T00:00:00+02:00"
