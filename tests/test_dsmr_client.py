@@ -413,6 +413,12 @@ def test_a_mis_set_timezone_fails_the_run_naming_the_setting_and_offsets(server,
         assert "DSMR_INSTANCES" in message and "`timezone`" in message and "cabin" in message
         assert "-03:30" in message and "+01:00" in message and "Europe/Amsterdam" in message
     assert not list(data_dir.rglob("date=*"))  # nothing landed
+    # A server answering in UTC shows no zone, but its hours start at :30 in Amsterdam.
+    server.app.state.simulator.config.timestamp_form = "utc_z"
+    with pytest.raises(
+        VendorDataError, match=r"hours start at :30 past the hour in 'Europe/Amsterdam'.*DSMR_INSTANCES"
+    ):
+        land_hour_statistics([make_client(server, mis_set)], "2026-11-20")
 
 
 def test_consumption_today_without_readings_lands_nothing_for_that_instance(start_simulator, data_dir, caplog) -> None:

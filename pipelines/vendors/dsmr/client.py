@@ -146,8 +146,9 @@ class DsmrClient:
         """Fail when the answer's offsets show the server keeps another zone than configured.
 
         A server writes its own zone's offset (or UTC, as the rst's examples do). With another
-        zone configured, statistics would be cut into the wrong local days, and a run would
-        succeed with hours missing: it must stop here and say which setting to fix.
+        zone configured, statistics would be cut into the wrong local days and the meter
+        labelled with the wrong zone downstream, and a run would succeed with hours missing: it
+        stops at the first answer that shows it (readings show it first) and names the setting.
         """
         written = transform.written_offset_minutes(raw)
         expected = transform.zone_offset_minutes(instant, self.instance.timezone)
@@ -162,7 +163,23 @@ class DsmrClient:
             f"{self.instance.name} {path}",
             f"instance {self.instance.name} answers with UTC offsets {seen}, but DSMR_INSTANCES sets its "
             f"`timezone` to {self.instance.timezone!r}, which has {wanted} at those times: set `timezone` "
-            "to the instance's TIME_ZONE (statistics are cut into its local days); nothing was landed",
+            "to the instance's TIME_ZONE (statistics are cut into its local days); nothing is landed from it",
+        )
+
+    def check_hour_grid(self, page: pl.DataFrame) -> None:
+        """Hours start on the local hour of the server's zone. Answers written in UTC carry no
+        zone to compare, but hours off the configured zone's hour (:30 in St. John's, :00 in
+        Amsterdam) still show a mis-set `timezone`."""
+        local = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone)
+        off_grid = page.filter((local.dt.minute() != 0) | (local.dt.second() != 0))
+        if not off_grid.height:
+            return
+        minutes = ", ".join(f":{m:02d}" for m in off_grid.select(local.dt.minute())["hour_start"].unique().sort())
+        raise VendorDataError(
+            VENDOR,
+            f"{self.instance.name} {HOUR_STATISTICS}",
+            f"instance {self.instance.name}: hours start at {minutes} past the hour in {self.instance.timezone!r}, "
+            "the `timezone` DSMR_INSTANCES sets for it: set `timezone` to the instance's TIME_ZONE",
         )
 
     def offset_pages(self, path: str, params: dict[str, str | int]) -> Iterator[list[dict]]:
@@ -238,6 +255,7 @@ class DsmrClient:
         for results in self.offset_pages(HOUR_STATISTICS, params):
             page = transform.hour_statistics_frame(results, self.instance.name)
             self.check_zone(page, "hour_start", "hour_start_raw", HOUR_STATISTICS)
+            self.check_hour_grid(page)
             local_day = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone).dt.date()
             # An unreadable hour_start belongs where the hour before it does (ordered by hour).
             placed = local_day.fill_null(strategy="forward").fill_null(pl.lit(day - timedelta(days=1)))
