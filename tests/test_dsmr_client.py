@@ -459,3 +459,16 @@ def test_every_open_answer_form_lands_the_same_rows(start_simulator, forms: dict
     assert [f.height for f in expected] == [1080, 25, 3]
     for got, want in zip(pull(DsmrSimulatorConfig(now=NOW, **forms)), expected, strict=True):
         assert got.equals(want)
+
+
+@pytest.mark.parametrize("refusal", ["Invalid auth key", "API is disabled"])
+def test_a_refusal_is_asked_once_and_lands_nothing(server, data_dir: Path, refusal: str) -> None:
+    if refusal == "API is disabled":
+        server.app.state.simulator.config.api_enabled = False
+    client = make_client(server, HOME, key=HOME.api_key if refusal == "API is disabled" else "not-the-key")
+    sent: list[httpx.Request] = []
+    client.http._http.event_hooks["request"].append(sent.append)  # count what goes on the wire
+    with pytest.raises(VendorRequestError, match=refusal):
+        land_readings([client], "2026-11-20")
+    assert len(sent) == 1  # 403 is final: no retry
+    assert not list(data_dir.rglob("date=*"))

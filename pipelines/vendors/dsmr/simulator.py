@@ -155,7 +155,6 @@ class MeterModel:
         )
         hour = local.dt.hour().cast(pl.Int64).to_numpy()
         weekday = local.dt.weekday().cast(pl.Int64).to_numpy()
-        self.local_date = local.dt.date()
         tariff1 = (weekday >= 6) | (hour < 7) | (hour >= 23)
         evening = ((hour >= 17) & (hour < 22)) * 400
         delivered = 150 + evening + rng.integers(0, 500, hours)
