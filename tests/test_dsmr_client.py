@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,9 +15,15 @@ import polars as pl
 import pytest
 
 from pipelines.cursors import read_cursor
-from pipelines.http import RetryPolicy, VendorRequestError
+from pipelines.http import RetryPolicy, VendorDataError, VendorRequestError
 from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
-from pipelines.vendors.dsmr.assets import land_day_statistics, land_hour_statistics, land_readings, land_recent_readings
+from pipelines.vendors.dsmr.assets import (
+    land_consumption_today,
+    land_day_statistics,
+    land_hour_statistics,
+    land_readings,
+    land_recent_readings,
+)
 from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance, instances_from_env
 from pipelines.vendors.dsmr.simulator import DEFAULT_ENV, DEFAULT_INSTANCES, DsmrSimulatorConfig, SimInstance
 
@@ -108,7 +115,7 @@ def test_any_offset_and_dst_day_lands_exactly_one_utc_day(server, data_dir: Path
 
 
 def test_the_repeated_autumn_hour_pages_forward_even_with_small_pages(server) -> None:
-    # 00:00-02:00Z is 02:00-03:00 local twice; the server reads that wall time as its first pass.
+    # 00:00-02:00Z is 02:00-03:00 local twice; as a wall time the server refuses it (400), in UTC it is exact.
     start = datetime(2026, 10, 25, tzinfo=UTC)
     with make_client(server, HOME, limit=100) as client:
         frame = pl.concat(list(client.reading_pages(start, start + timedelta(hours=2))))
@@ -122,7 +129,7 @@ def test_wrong_key_names_the_instance_and_never_shows_the_key(server, caplog) ->
     with make_client(server, CABIN, key=secret) as client, pytest.raises(VendorRequestError) as err:
         list(client.reading_pages(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)))
     message = str(err.value)
-    assert "dsmr" in message and "cabin" in message and "403" in message and "Invalid API key" in message
+    assert "dsmr" in message and "cabin" in message and "403" in message and "Invalid auth key" in message
     assert secret not in message and secret not in caplog.text and secret not in repr(client.instance)
 
 
@@ -249,3 +256,219 @@ def test_statistics_of_a_day_not_yet_generated_land_empty_with_a_warning(start_s
     assert result.landed_rows == 1
     assert landed(data_dir, "day_statistics", "2026-11-22")["instance"].to_list() == ["home"]
     assert "day statistics 2026-11-22: none yet on instance cabin" in caplog.text
+
+
+# -- the simulator behaves as a real v5.11 server was seen to --------------------------------------
+@pytest.mark.parametrize(
+    ("param", "wall"),
+    [
+        ("timestamp__gte", "2026-10-25 02:00:00"),  # Amsterdam: 02:00-03:00 happens twice
+        ("timestamp__lte", "2026-03-29 02:30:00"),  # and never happens in spring
+    ],
+)
+def test_simulator_refuses_ambiguous_or_missing_wall_times_as_django_does(server, param: str, wall: str) -> None:
+    url = f"{server.url}/home/api/v2/datalogger/dsmrreading"
+    answer = httpx.get(url, headers={"X-AUTHKEY": HOME.api_key}, params={param: wall})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        param: [
+            f"{wall} couldn't be interpreted in time zone Europe/Amsterdam; it may be ambiguous or it may not exist."
+        ]
+    }
+    hours = httpx.get(
+        f"{server.url}/home/api/v2/statistics/hour",
+        headers={"X-AUTHKEY": HOME.api_key},
+        params={"hour_start__lte": wall},
+    )
+    assert hours.status_code == 400 and "hour_start__lte" in hours.json()
+
+
+def test_simulator_filters_by_iso_8601_with_an_offset(server) -> None:
+    url = f"{server.url}/home/api/v2/datalogger/dsmrreading"
+    headers = {"X-AUTHKEY": HOME.api_key}
+    for gte in ("2026-10-25T00:00:00+00:00", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00+02:00"):
+        page = httpx.get(url, headers=headers, params={"timestamp__gte": gte, "timestamp__lte": gte, "limit": 5})
+        assert page.status_code == 200, page.text
+        assert [r["timestamp"] for r in page.json()["results"]] == ["2026-10-25T02:00:00+02:00"]
+    # The second 02:00 local, one hour later in UTC, is reachable too.
+    later = httpx.get(url, headers=headers, params={"timestamp__gte": "2026-10-25T01:00:00+00:00", "limit": 1})
+    assert later.json()["results"][0]["timestamp"] == "2026-10-25T02:00:00+01:00"
+    # An unencoded `+` arrives as a space: not a date/time.
+    raw = httpx.get(f"{url}?timestamp__gte=2026-10-25T00:00:00+00:00", headers=headers)
+    assert raw.status_code == 400 and raw.json() == {"timestamp__gte": ["Enter a valid date/time."]}
+
+
+def test_simulator_answers_consumption_today_with_a_bare_string_when_it_has_no_readings(start_simulator) -> None:
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW))
+    url, headers = f"{server.url}/home/api/v2/consumption/today", {"X-AUTHKEY": HOME.api_key}
+    assert httpx.get(url, headers=headers).json()["day"] == "2026-11-23"
+    config = server.app.state.simulator.config
+    config.today_unprocessed = True  # e.g. the datalogger is down
+    answer = httpx.get(url, headers=headers)
+    assert answer.status_code == 200 and answer.json() == "No electricity readings found for: 2026-11-23"
+    config.no_data_today_form = "list"
+    assert httpx.get(url, headers=headers).json() == []
+    # Naturally too: at local midnight, before the day's first reading (CABIN reads at :03).
+    config.today_unprocessed, config.no_data_today_form = False, "string"
+    config.now = datetime(2026, 11, 23, 3, 30, 1, tzinfo=UTC)  # 00:00:01 in St. John's
+    cabin = httpx.get(f"{server.url}/cabin/api/v2/consumption/today", headers={"X-AUTHKEY": CABIN.api_key})
+    assert cabin.json() == "No electricity readings found for: 2026-11-23"
+
+
+def test_simulator_hour_statistics_miss_the_step_across_each_hour_boundary(server) -> None:
+    headers = {"X-AUTHKEY": HOME.api_key}
+    day = "2026-10-25"  # 25 local hours
+    hours = httpx.get(
+        f"{server.url}/home/api/v2/statistics/hour",
+        headers=headers,
+        params={"hour_start__gte": "2026-10-24T22:00:00Z", "hour_start__lte": "2026-10-25T23:00:00+01:00", "limit": 50},
+    ).json()["results"]
+    totals = httpx.get(
+        f"{server.url}/home/api/v2/statistics/day", headers=headers, params={"day__gte": day, "day__lte": day}
+    ).json()["results"][0]
+    assert len(hours) == 25
+
+    def hours_sum(field: str) -> Decimal:
+        return sum((Decimal(h[field]) for h in hours), Decimal(0))
+
+    assert hours_sum("gas") == Decimal(totals["gas"]) > 0  # gas adds up
+    for field in ("electricity1", "electricity1_returned"):  # the 24 steps between hours are in none
+        assert hours_sum(field) < Decimal(totals[field])
+    # One hour = its last reading minus its first.
+    first_hour = hours[0]
+    readings = httpx.get(
+        f"{server.url}/home/api/v2/datalogger/dsmrreading",
+        headers=headers,
+        params={"timestamp__gte": "2026-10-24T22:00:00Z", "timestamp__lte": "2026-10-24T22:59:59Z", "limit": 400},
+    ).json()["results"]
+    assert len(readings) == 360
+    step = Decimal(readings[-1]["electricity_delivered_1"]) - Decimal(readings[0]["electricity_delivered_1"])
+    assert Decimal(first_hour["electricity1"]) == step
+    assert totals["electricity_reading_timestamp"] == readings[0]["timestamp"] == "2026-10-25T00:00:00+02:00"
+
+
+# -- the client against the server's real behaviour ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("sim", "days", "local_hours"),
+    [
+        (HOME, ["2026-03-28", "2026-03-29", "2026-03-30"], [24, 23, 24]),  # Amsterdam springs forward
+        (HOME, ["2026-10-24", "2026-10-25", "2026-10-26"], [24, 25, 24]),  # and falls back
+        (CABIN, ["2026-03-07", "2026-03-08", "2026-03-09"], [24, 23, 24]),  # St. John's, -03:30 -> -02:30
+        (CABIN, ["2026-10-31", "2026-11-01", "2026-11-02"], [24, 25, 24]),  # and back
+    ],
+)
+def test_every_partition_around_a_clock_change_lands_each_reading_once(
+    server, data_dir: Path, sim: SimInstance, days: list[str], local_hours: list[int]
+) -> None:
+    frames = []
+    for day, hours in zip(days, local_hours, strict=True):
+        result = land_readings([make_client(server, sim)], day)
+        frame = landed(data_dir, "readings", day)
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        assert result.landed_rows == frame.height == PER_DAY, day
+        assert frame["measured_at"].min() == start + timedelta(seconds=sim.phase_s)
+        assert frame["measured_at"].max() < start + timedelta(days=1)
+        frames.append(frame)
+        # Statistics of the local day with the partition's date, as many hours as that day has.
+        assert land_hour_statistics([make_client(server, sim)], day).landed_rows == hours, day
+        assert land_day_statistics([make_client(server, sim)], day).landed_rows == 1, day
+    both = pl.concat(frames)
+    ids = both["reading_id"]
+    assert ids.is_unique().all() and ids.max() - ids.min() + 1 == both.height == 3 * PER_DAY  # none lost, none twice
+
+
+@pytest.mark.parametrize(
+    "first_run",
+    [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # Amsterdam: 02:00-03:00 never happens (01:00Z)
+        datetime(2026, 10, 24, 23, 30, tzinfo=UTC),  # 02:00-03:00 happens twice (00:00Z-02:00Z)
+    ],
+)
+def test_readings_recent_crosses_a_clock_change_without_getting_stuck(
+    start_simulator, data_dir: Path, first_run: datetime
+) -> None:
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=first_run, instances=(HOME,)))
+    config = server.app.state.simulator.config
+    midnight = first_run.replace(hour=0, minute=0)
+    assert land_recent_readings([make_client(server, HOME)], first_run)[0] == (first_run - midnight).seconds // 10 + 1
+    for step in range(1, 7):  # every 30 min across the change
+        config.now = now = first_run + timedelta(minutes=30 * step)
+        new_rows, _ = land_recent_readings([make_client(server, HOME)], now)
+        assert new_rows == 180, now
+        assert read_cursor("dsmr", "readings_home")["last_measured_at"] == now.isoformat()
+    landed_days = pl.concat(
+        [landed(data_dir, "readings", d.isoformat()) for d in sorted({midnight.date(), now.date()})]
+    )
+    assert landed_days.height == (now - midnight).total_seconds() // 10 + 1
+    assert landed_days["reading_id"].is_unique().all()
+
+
+def test_a_mis_set_timezone_fails_the_run_naming_the_setting_and_offsets(server, data_dir: Path) -> None:
+    # The server keeps St. John's time; the client was told Amsterdam.
+    mis_set = replace(CABIN, timezone="Europe/Amsterdam")
+    for land in (land_readings, land_hour_statistics):
+        with pytest.raises(VendorDataError) as err:
+            land([make_client(server, mis_set)], "2026-11-20")
+        message = str(err.value)
+        assert "DSMR_INSTANCES" in message and "`timezone`" in message and "cabin" in message
+        assert "-03:30" in message and "+01:00" in message and "Europe/Amsterdam" in message
+    assert not list(data_dir.rglob("date=*"))  # nothing landed
+    # A server answering in UTC shows no zone, but its hours start at :30 in Amsterdam.
+    server.app.state.simulator.config.timestamp_form = "utc_z"
+    with pytest.raises(
+        VendorDataError, match=r"hours start at :30 past the hour in 'Europe/Amsterdam'.*DSMR_INSTANCES"
+    ):
+        land_hour_statistics([make_client(server, mis_set)], "2026-11-20")
+
+
+def test_consumption_today_without_readings_lands_nothing_for_that_instance(start_simulator, data_dir, caplog) -> None:
+    # 03:30:01Z: Amsterdam's day has readings, St. John's day is one second old.
+    server = start_simulator("dsmr", DsmrSimulatorConfig(now=datetime(2026, 11, 23, 3, 30, 1, tzinfo=UTC)))
+    caplog.set_level(logging.WARNING)
+    result = land_consumption_today([make_client(server, HOME), make_client(server, CABIN)])
+    assert result.landed_rows == 1 and result.quarantined_rows == 0
+    assert "consumption/today: nothing yet on instance cabin" in caplog.text
+    config = server.app.state.simulator.config
+    config.today_unprocessed, config.no_data_today_form = True, "list"
+    assert land_consumption_today([make_client(server, HOME)]).landed_rows == 0
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        {"timestamp_form": "utc_z"},  # as the rst's examples
+        {"timestamp_form": "utc_offset", "fractional_seconds": True},
+        {"fractional_seconds": True, "decimals_as_numbers": True},
+    ],
+)
+def test_every_open_answer_form_lands_the_same_rows(start_simulator, forms: dict) -> None:
+    def pull(config: DsmrSimulatorConfig) -> list[pl.DataFrame]:
+        server = start_simulator("dsmr", config)
+        start = datetime(2026, 10, 25, tzinfo=UTC)
+        with make_client(server, CABIN) as cabin, make_client(server, HOME) as home:
+            readings = pl.concat(list(home.reading_pages(start, start + timedelta(hours=3))))
+            before_install = list(
+                home.reading_pages(datetime(2019, 1, 1, tzinfo=UTC), datetime(2019, 1, 2, tzinfo=UTC))
+            )
+            assert before_install == []  # an empty answer is no error
+            hours = pl.concat(list(cabin.hour_statistics(date(2026, 11, 1))))
+            days = pl.concat(list(home.day_statistics(date(2026, 10, 24), date(2026, 10, 26))))
+        return [readings.drop("timestamp_raw"), hours.drop("hour_start_raw"), days]
+
+    expected = pull(DsmrSimulatorConfig(now=NOW))
+    assert [f.height for f in expected] == [1080, 25, 3]
+    for got, want in zip(pull(DsmrSimulatorConfig(now=NOW, **forms)), expected, strict=True):
+        assert got.equals(want)
+
+
+@pytest.mark.parametrize("refusal", ["Invalid auth key", "API is disabled"])
+def test_a_refusal_is_asked_once_and_lands_nothing(server, data_dir: Path, refusal: str) -> None:
+    if refusal == "API is disabled":
+        server.app.state.simulator.config.api_enabled = False
+    client = make_client(server, HOME, key=HOME.api_key if refusal == "API is disabled" else "not-the-key")
+    sent: list[httpx.Request] = []
+    client.http._http.event_hooks["request"].append(sent.append)  # count what goes on the wire
+    with pytest.raises(VendorRequestError, match=refusal):
+        land_readings([client], "2026-11-20")
+    assert len(sent) == 1  # 403 is final: no retry
+    assert not list(data_dir.rglob("date=*"))

@@ -1,19 +1,23 @@
 """DSMR-reader client: one per instance (meter), each with its own URL, key and zone.
 
-Filters of the v2 API are local wall time (`YYYY-MM-DD HH:MM:SS`, the instance's zone) while
-answers carry offsets; the client converts UTC windows to local bounds that are wide enough
-whatever the zone does (an ambiguous autumn hour is read by the server as its first
-occurrence), then keeps exactly the rows of the UTC window. Readings are paged by key
-(`ordering=timestamp`, `timestamp__gte` = last seen) and a reading id is never yielded twice.
+The v2 docs describe filters as local wall time (`YYYY-MM-DD HH:MM:SS`), but a real v5.11
+server answers 400 for a wall time that is ambiguous or missing in its zone (every DST change)
+and reads ISO 8601 with an offset exactly. So every filter is sent as a UTC instant with
+`+00:00`: readings do not depend on the zone at all. Statistics do (a day is the instance's
+local day), so every answer's offsets are checked against the configured zone and a mismatch
+fails the run, naming the setting, instead of silently landing the wrong hours. Readings are
+paged by key (`ordering=timestamp`, `timestamp__gte` = last seen) and a reading id is never
+yielded twice.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,9 +32,16 @@ HOUR_STATISTICS = "api/v2/statistics/hour"
 DAY_STATISTICS = "api/v2/statistics/day"
 CONSUMPTION_TODAY = "api/v2/consumption/today"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"  # DSMR-reader's own default TIME_ZONE
-# Local bounds are widened by this much past the UTC window's end: covers a DST hour read
-# as its first occurrence; rows outside the window are dropped after parsing.
-LOCAL_MARGIN = timedelta(hours=2)
+# Hour statistics are asked for this much beyond the local day on each side, then kept exactly
+# by local date: a midnight that a DST change moves or skips still falls inside.
+STATISTICS_MARGIN = timedelta(hours=2)
+log = logging.getLogger(__name__)
+
+
+def utc_filter(instant: datetime) -> str:
+    """A filter value DSMR-reader reads exactly in any zone: ISO 8601 in UTC with `+00:00`
+    (httpx encodes the `+`; unencoded it would arrive as a space)."""
+    return instant.astimezone(UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -108,14 +119,18 @@ class DsmrClient:
         self.http.close()
 
     # -- transport -----------------------------------------------------------------------------
-    def get(self, path: str, params: dict[str, str | int] | None = None) -> dict:
+    def get_json(self, path: str, params: dict[str, str | int] | None = None) -> object:
         endpoint = f"{self.instance.name} {path}"
         response = self.http.request("GET", path, params=params, endpoint=endpoint)
         if response.status_code == 403:
             raise self.http.fail(endpoint, response, f"instance {self.instance.name}: API key refused or API disabled")
         if response.status_code != 200:
             raise self.http.fail(endpoint, response, f"instance {self.instance.name}")
-        body = self.http.json(endpoint, response)
+        return self.http.json(endpoint, response)
+
+    def get(self, path: str, params: dict[str, str | int] | None = None) -> dict:
+        endpoint = f"{self.instance.name} {path}"
+        body = self.get_json(path, params)
         if not isinstance(body, dict):
             raise VendorDataError(VENDOR, endpoint, f"expected an object, got {type(body).__name__}")
         return body
@@ -127,9 +142,45 @@ class DsmrClient:
             raise VendorDataError(VENDOR, f"{self.instance.name} {path}", "answer has no `results` list")
         return results, body.get("next"), int(body.get("count") or 0)
 
-    def local(self, instant: datetime) -> str:
-        """The instance's wall time of a UTC instant, as the v2 filters want it."""
-        return instant.astimezone(self.instance.zone).strftime("%Y-%m-%d %H:%M:%S")
+    def check_zone(self, page: pl.DataFrame, instant: str, raw: str, path: str) -> None:
+        """Fail when the answer's offsets show the server keeps another zone than configured.
+
+        A server writes its own zone's offset (or UTC, as the rst's examples do). With another
+        zone configured, statistics would be cut into the wrong local days and the meter
+        labelled with the wrong zone downstream, and a run would succeed with hours missing: it
+        stops at the first answer that shows it (readings show it first) and names the setting.
+        """
+        written = transform.written_offset_minutes(raw)
+        expected = transform.zone_offset_minutes(instant, self.instance.timezone)
+        disagree = written.is_not_null() & expected.is_not_null() & (written != expected) & (written != 0)
+        wrong = page.filter(disagree).select(written.alias("written"), expected.alias("expected"))
+        if not wrong.height:
+            return
+        seen = ", ".join(_offset_text(m) for m in wrong["written"].unique().sort())
+        wanted = ", ".join(_offset_text(m) for m in wrong["expected"].unique().sort())
+        raise VendorDataError(
+            VENDOR,
+            f"{self.instance.name} {path}",
+            f"instance {self.instance.name} answers with UTC offsets {seen}, but DSMR_INSTANCES sets its "
+            f"`timezone` to {self.instance.timezone!r}, which has {wanted} at those times: set `timezone` "
+            "to the instance's TIME_ZONE (statistics are cut into its local days); nothing is landed from it",
+        )
+
+    def check_hour_grid(self, page: pl.DataFrame) -> None:
+        """Hours start on the local hour of the server's zone. Answers written in UTC carry no
+        zone to compare, but hours off the configured zone's hour (:30 in St. John's, :00 in
+        Amsterdam) still show a mis-set `timezone`."""
+        local = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone)
+        off_grid = page.filter((local.dt.minute() != 0) | (local.dt.second() != 0))
+        if not off_grid.height:
+            return
+        minutes = ", ".join(f":{m:02d}" for m in off_grid.select(local.dt.minute())["hour_start"].unique().sort())
+        raise VendorDataError(
+            VENDOR,
+            f"{self.instance.name} {HOUR_STATISTICS}",
+            f"instance {self.instance.name}: hours start at {minutes} past the hour in {self.instance.timezone!r}, "
+            "the `timezone` DSMR_INSTANCES sets for it: set `timezone` to the instance's TIME_ZONE",
+        )
 
     def offset_pages(self, path: str, params: dict[str, str | int]) -> Iterator[list[dict]]:
         """Follow DRF's `next` by its limit/offset only: the host in `next` may be a proxy's."""
@@ -151,22 +202,23 @@ class DsmrClient:
 
         Keyset paging: each page restarts at the newest timestamp seen (`timestamp__gte`, so a
         reading on the boundary comes back and is skipped by id). When a page brings nothing
-        newer (many readings on one second, or an ambiguous local hour that the server reads
-        an hour early) the offset moves on instead, so paging always advances.
+        newer (many readings on one second) the offset moves on instead, so paging always
+        advances. Bounds are UTC instants, so DST days page like any other.
         """
         seen: set[int] = set()
         key_at, offset = start, 0
-        upper = {"timestamp__lte": self.local(end + LOCAL_MARGIN)} if end is not None else {}
+        upper = {"timestamp__lte": utc_filter(end)} if end is not None else {}
         while True:
             params: dict[str, str | int] = {
                 "ordering": "timestamp",
-                "timestamp__gte": self.local(key_at),
+                "timestamp__gte": utc_filter(key_at),
                 **upper,
                 "limit": self.page_limit,
                 "offset": offset,
             }
             results, next_url, _ = self._page(READINGS, params)
             page = transform.readings_frame(results, self.instance.name)
+            self.check_zone(page, "measured_at", "timestamp_raw", READINGS)
             # A reading with an unreadable timestamp belongs where the reading before it does
             # (the server orders by the real time); it lands so validation quarantines it.
             placed = pl.col("measured_at").fill_null(strategy="forward").fill_null(pl.lit(key_at))
@@ -188,18 +240,22 @@ class DsmrClient:
     def hour_statistics(self, day: date) -> Iterator[pl.DataFrame]:
         """Hour statistics of the instance's local day `day` (23, 24 or 25 of them).
 
-        Asked with local bounds two hours wider on each side (a midnight may not exist, or a
-        server may answer in UTC), then kept exactly: hours whose start falls on `day` in
-        the instance's zone. DSMR-reader makes them all at once after that day's midnight.
+        Asked for in UTC two hours wider on each side of the local day, then kept exactly:
+        hours whose start falls on `day` in the instance's zone, which the answer's offsets
+        must confirm. DSMR-reader makes them all at once after that day's midnight.
         """
-        wall_start = datetime.combine(day, datetime.min.time())
+        zone = self.instance.zone
+        first_midnight = datetime.combine(day, datetime.min.time(), zone)
+        next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
         params: dict[str, str | int] = {
             "ordering": "hour_start",
-            "hour_start__gte": (wall_start - LOCAL_MARGIN).strftime("%Y-%m-%d %H:%M:%S"),
-            "hour_start__lte": (wall_start + timedelta(days=1) + LOCAL_MARGIN).strftime("%Y-%m-%d %H:%M:%S"),
+            "hour_start__gte": utc_filter(first_midnight - STATISTICS_MARGIN),
+            "hour_start__lte": utc_filter(next_midnight + STATISTICS_MARGIN),
         }
         for results in self.offset_pages(HOUR_STATISTICS, params):
             page = transform.hour_statistics_frame(results, self.instance.name)
+            self.check_zone(page, "hour_start", "hour_start_raw", HOUR_STATISTICS)
+            self.check_hour_grid(page)
             local_day = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone).dt.date()
             # An unreadable hour_start belongs where the hour before it does (ordered by hour).
             placed = local_day.fill_null(strategy="forward").fill_null(pl.lit(day - timedelta(days=1)))
@@ -212,10 +268,30 @@ class DsmrClient:
             yield transform.day_statistics_frame(results, self.instance.name)
 
     def consumption_today(self) -> pl.DataFrame:
-        return transform.consumption_today_frame(self.get(CONSUMPTION_TODAY), self.instance.name)
+        """Today's consumption (one row), or no row while the instance has none for today.
+
+        v5.11 answers 200 with a bare JSON string ("No electricity readings found for: <day>")
+        after local midnight or while its datalogger is down; the OpenAPI's array schema
+        allows `[]` too. Neither is an error of ours: that instance lands nothing this time.
+        """
+        body = self.get_json(CONSUMPTION_TODAY)
+        if isinstance(body, dict):
+            return transform.consumption_today_frame(body, self.instance.name)
+        if isinstance(body, str) or body == []:
+            log.warning("dsmr consumption/today: nothing yet on instance %s (%r)", self.instance.name, body)
+            return transform.consumption_today_frame(None, self.instance.name)
+        endpoint = f"{self.instance.name} {CONSUMPTION_TODAY}"
+        raise VendorDataError(VENDOR, endpoint, f"expected an object or a message, got {type(body).__name__}")
 
     def latest_reading(self) -> tuple[int, datetime | None]:
         """(number of readings stored, timestamp of the newest) from one tiny request."""
         results, _, count = self._page(READINGS, {"ordering": "-timestamp", "limit": 1})
-        latest = transform.readings_frame(results, self.instance.name)["measured_at"]
-        return count, (latest[0] if latest.len() else None)
+        latest = transform.readings_frame(results, self.instance.name)
+        self.check_zone(latest, "measured_at", "timestamp_raw", READINGS)
+        return count, (latest["measured_at"][0] if latest.height else None)
+
+
+def _offset_text(minutes: int) -> str:
+    """Minutes east of UTC as ISO 8601 writes them: +01:00, -03:30."""
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

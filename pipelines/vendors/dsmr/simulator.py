@@ -7,14 +7,20 @@ API key, like separate DSMR-reader servers. It follows Django REST Framework's c
 403 `{"detail": "API is disabled"}`; list endpoints answer `{count, next, previous, results}`
 with full URLs (limit/offset, default limit 25); decimals are strings with fixed decimals while
 `consumption/today` gives floats; timestamps are ISO 8601 in the instance's zone with the offset
-(`+00:00` written `Z`, as DRF does); `__gte`/`__lte` filters are local wall time
-`YYYY-MM-DD HH:MM:SS`, an ambiguous one (autumn DST) read as its first occurrence, as Django does.
+(`+00:00` written `Z`, as DRF does). As on a real v5.11 server, `__gte`/`__lte` filters take a
+local wall time `YYYY-MM-DD HH:MM:SS` or ISO 8601 with an offset; a wall time that is ambiguous
+or does not exist in the zone (DST) answers 400 in Django's shape. `consumption/today` answers a
+bare JSON string while the local day has no reading. Where the docs leave the form open, the
+config has a switch per plausible form (timestamps, decimals, the no-data answer).
 
 A meter sends a reading every 10 s. Positions only grow: each hour has an energy (Wh) and gas
 (litres) drawn once per instance from a seeded generator, positions are cumulative sums from
 the meter's installation (`INSTALLED`), interpolated inside the hour. Tariff 1 is night
 (23:00-07:00 local) and weekends. The gas meter's `extra_device_timestamp` moves hourly.
-Statistics for a local day appear `stats_delay_h` hours after its local midnight. The clock
+Statistics for a local day appear `stats_delay_h` hours after its local midnight, computed as
+DSMR-reader does from the readings: an hour's electricity is its last reading minus its first,
+so the 10-s step across each hour boundary is in no hour and the hours add up to less than the
+day (first to last reading of the day); gas moves hourly, so its hours add up. The clock
 (`now`) can be pinned so tests can let new readings "arrive".
 """
 
@@ -43,6 +49,8 @@ DEFAULT_LIMIT = 25
 POSTED_ID_BASE = 1_000_000_000
 PRICE_CENTS = {"electricity1": 21, "electricity2": 23, "gas": 95}  # per kWh / m3
 FIXED_COST_CENTS = 80
+# Django's message when a naive filter value has no single instant in the zone (DST).
+WALL_TIME_ERROR = "{wall} couldn't be interpreted in time zone {zone}; it may be ambiguous or it may not exist."
 DATETIME_FORMAT_ERROR = (
     "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
 )
@@ -98,6 +106,12 @@ class DsmrSimulatorConfig:
     now: datetime | None = None  # pinned clock; None follows the real time
     stats_delay_h: int = 2
     malformed: bool = False  # corrupt a few readings: an unreadable position, an impossible timestamp
+    # Forms the docs leave open, one switch each (the defaults are what v5.11 was seen to do):
+    timestamp_form: str = "local"  # "local" (the instance's offset, Z at +00:00), "utc_z", "utc_offset"
+    fractional_seconds: bool = False  # timestamps written with microseconds
+    decimals_as_numbers: bool = False  # list endpoints give decimals as JSON numbers, not strings
+    today_unprocessed: bool = False  # consumption/today has nothing, as while the datalogger is down
+    no_data_today_form: str = "string"  # "string" (v5.11) or "list": `[]`, the OpenAPI's array schema
     posted: dict[str, list[dict]] = field(default_factory=dict)
 
 
@@ -120,10 +134,13 @@ def _deci(values: pl.Expr) -> pl.Expr:
     return pl.format("{}{}.{}", sign, values.abs() // 10, (values.abs() % 10).cast(pl.String))
 
 
-def _iso_local(epoch_s: pl.Expr, zone: str) -> pl.Expr:
-    """ISO 8601 in the zone with its offset; DRF writes +00:00 as Z."""
-    text = pl.from_epoch(epoch_s, "s").dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
-    return text.dt.strftime("%Y-%m-%dT%H:%M:%S%:z").str.replace(r"\+00:00$", "Z")
+def _iso_local(epoch_s: pl.Expr, zone: str, form: str = "local", fractional: bool = False) -> pl.Expr:
+    """ISO 8601 with an offset: by default in the zone, +00:00 written Z as DRF does."""
+    instant = pl.from_epoch(epoch_s, "s").dt.replace_time_zone("UTC")
+    shown = instant if form in ("utc_z", "utc_offset") else instant.dt.convert_time_zone(zone)
+    seconds = "%S%.6f" if fractional else "%S"
+    text = shown.dt.strftime(f"%Y-%m-%dT%H:%M:{seconds}%:z")
+    return text if form == "utc_offset" else text.str.replace(r"\+00:00$", "Z")
 
 
 class MeterModel:
@@ -140,7 +157,6 @@ class MeterModel:
         )
         hour = local.dt.hour().cast(pl.Int64).to_numpy()
         weekday = local.dt.weekday().cast(pl.Int64).to_numpy()
-        self.local_date = local.dt.date()
         tariff1 = (weekday >= 6) | (hour < 7) | (hour >= 23)
         evening = ((hour >= 17) & (hour < 22)) * 400
         delivered = 150 + evening + rng.integers(0, 500, hours)
@@ -188,7 +204,7 @@ class MeterModel:
         generated = {"posted": pl.lit(False), **{f"l{i}": pl.lit(None, dtype=pl.Int64) for i in (1, 2, 3)}}
         return pl.DataFrame(cols).with_columns(**generated)
 
-    def render_readings(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def render_readings(self, frame: pl.DataFrame, form: str = "local", fractional: bool = False) -> pl.DataFrame:
         zone, inst = self.instance.timezone, self.instance
         null = pl.lit(None, dtype=pl.String)
         l1 = pl.col("now_w") * 5 // 10
@@ -202,14 +218,14 @@ class MeterModel:
             .otherwise(_milli(phase) if phase is not None else null)
             for i, phase in zip((1, 2, 3), model_phases, strict=True)
         }
-        gas_t, gas_value = _iso_local(pl.col("gas_t"), zone), _milli(pl.col("gas"))
+        gas_t, gas_value = _iso_local(pl.col("gas_t"), zone, form, fractional), _milli(pl.col("gas"))
         gas = {
             "extra_device_timestamp": pl.when(posted).then(gas_t).otherwise(gas_t if inst.gas else null),
             "extra_device_delivered": pl.when(posted).then(gas_value).otherwise(gas_value if inst.gas else null),
         }
         return frame.select(
             "id",
-            _iso_local(pl.col("t"), zone).alias("timestamp"),
+            _iso_local(pl.col("t"), zone, form, fractional).alias("timestamp"),
             _milli(pl.col("p_d1")).alias("electricity_delivered_1"),
             _milli(pl.col("p_r1")).alias("electricity_returned_1"),
             _milli(pl.col("p_d2")).alias("electricity_delivered_2"),
@@ -223,28 +239,65 @@ class MeterModel:
             *[pl.lit(None, dtype=pl.Int64).alias(f"phase_power_current_l{i}") for i in (1, 2, 3)],
         )
 
+    def first_reading_at(self, instant: np.ndarray) -> np.ndarray:
+        """The first reading time at or after each instant on the 10-s grid (ceil)."""
+        phase = self.t0 + self.instance.phase_s
+        return phase + -(-(instant - phase) // INTERVAL_S) * INTERVAL_S
+
+    def gas_position(self, epoch_s: np.ndarray) -> np.ndarray:
+        """Gas as a reading at each instant shows it: the position at the start of the UTC hour."""
+        h, _ = self.hour_index(epoch_s)
+        return self.cumulative["gas"][h]
+
     @cached_property
     def hour_stats(self) -> pl.DataFrame:
-        h = self.hourly
+        """Hour statistics as DSMR-reader makes them: from the readings inside each local hour.
+
+        Hours start on the local hour (:30 UTC in St. John's). Electricity is the hour's last
+        reading minus its first: the 10-s step across the boundary into the next hour belongs
+        to neither. Gas is the change to the next hour's first reading, so gas hours add up.
+        """
+        utc_hours = self.t0 + 3600 * np.arange(self.hours - 1, dtype=np.int64)
+        instants = pl.from_epoch(pl.Series(utc_hours), "s").dt.replace_time_zone("UTC")
+        local = instants.dt.convert_time_zone(self.instance.timezone)
+        offset_s = (local.dt.replace_time_zone(None) - instants.dt.replace_time_zone(None)).dt.total_seconds()
+        starts = utc_hours + (-offset_s.to_numpy()) % 3600
+        first = self.first_reading_at(starts)
+        last = self.first_reading_at(starts + 3600) - INTERVAL_S
+        electricity = {k: self.positions(last, k) - self.positions(first, k) for k in ("d1", "d2", "r1", "r2")}
+        gas = self.gas_position(last + INTERVAL_S) - self.gas_position(first)
         return pl.DataFrame(
             {
-                "h": np.arange(self.hours, dtype=np.int64),
-                "t": self.t0 + 3600 * np.arange(self.hours, dtype=np.int64),
-                "local_date": self.local_date,
-                **{k: h[k] for k in ("d1", "d2", "r1", "r2", "gas")},
+                "h": np.arange(starts.size, dtype=np.int64),
+                "t": starts,
+                "first_t": first,
+                "last_t": last,
+                **electricity,
+                "gas": gas,
             }
+        ).with_columns(
+            local_date=pl.from_epoch("t", "s")
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(self.instance.timezone)
+            .dt.date()
         )
 
     @cached_property
     def day_stats(self) -> pl.DataFrame:
-        days = (
-            self.hour_stats.group_by("local_date", maintain_order=True)
-            .agg(pl.col("h").first(), pl.col("t").first(), *[pl.col(k).sum() for k in ("d1", "d2", "r1", "r2", "gas")])
-            .with_columns(
-                ((pl.col("d1") * PRICE_CENTS["electricity1"] + 500) // 1000).alias("c1"),
-                ((pl.col("d2") * PRICE_CENTS["electricity2"] + 500) // 1000).alias("c2"),
-                ((pl.col("gas") * PRICE_CENTS["gas"] + 500) // 1000).alias("cg"),
-            )
+        """Day statistics from the first and last reading of each local day (the contract's
+        "difference between the first and last reading of the day"); gas from its hours."""
+        days = self.hour_stats.group_by("local_date", maintain_order=True).agg(
+            pl.col("first_t").first(), pl.col("last_t").last(), pl.col("gas").sum()
+        )
+        first, last = days["first_t"].to_numpy(), days["last_t"].to_numpy()
+        keys = ("d1", "d2", "r1", "r2")
+        days = days.with_columns(
+            *[pl.Series(k, self.positions(last, k) - self.positions(first, k)) for k in keys],
+            *[pl.Series(f"start_{k}", self.positions(first, k)) for k in keys],
+        ).with_columns(
+            ((pl.col("d1") * PRICE_CENTS["electricity1"] + 500) // 1000).alias("c1"),
+            ((pl.col("d2") * PRICE_CENTS["electricity2"] + 500) // 1000).alias("c2"),
+            ((pl.col("gas") * PRICE_CENTS["gas"] + 500) // 1000).alias("cg"),
         )
         doy = days["local_date"].dt.ordinal_day().to_numpy()
         avg = np.round(100 - 80 * np.cos(2 * math.pi * (doy - 20) / 365.25)).astype(np.int64)
@@ -254,17 +307,22 @@ class MeterModel:
             pl.Series("avg_temp", avg),
             pl.Series("low_temp", avg - spread // 2),
             pl.Series("high_temp", avg + spread - spread // 2),
-            *[pl.Series(f"start_{k}", self.cumulative[k][days["h"].to_numpy()]) for k in ("d1", "d2", "r1", "r2")],
         ).with_row_index("id", offset=1)
 
-    def local_to_epoch(self, text: str, param: str) -> int:
+    def filter_to_epoch(self, text: str, param: str, *, upper: bool = False) -> int:
+        """A filter value as Django reads it: ISO 8601 with an offset, or a naive wall time in the
+        zone that must name exactly one instant (400 in Django's shape otherwise)."""
         try:
-            wall = datetime.fromisoformat(text.strip().replace("T", " "))
+            parsed = datetime.fromisoformat(text.strip())
         except ValueError:
             raise ApiError(400, {param: ["Enter a valid date/time."]}) from None
-        if wall.tzinfo is None:
-            wall = wall.replace(tzinfo=self.zone, fold=0)  # Django: an ambiguous wall time is its first occurrence
-        return int(wall.timestamp())
+        if parsed.tzinfo is None:
+            earlier, later = parsed.replace(tzinfo=self.zone, fold=0), parsed.replace(tzinfo=self.zone, fold=1)
+            if earlier.utcoffset() != later.utcoffset():  # repeated (autumn) or skipped (spring)
+                raise ApiError(400, {param: [WALL_TIME_ERROR.format(wall=parsed, zone=self.instance.timezone)]})
+            parsed = earlier
+        # Readings fall on whole seconds: a fractional bound keeps only the seconds inside it.
+        return math.floor(parsed.timestamp()) if upper else math.ceil(parsed.timestamp())
 
     def midnight_after(self, day: date) -> int:
         nxt = datetime.combine(day + timedelta(days=1), datetime.min.time()).replace(tzinfo=self.zone)
@@ -297,7 +355,7 @@ class DsmrSimulator:
         if key is None:
             raise ApiError(403, {"detail": "Authentication credentials were not provided."})
         if key != self.instances[name].api_key:
-            raise ApiError(403, {"detail": "Invalid API key"})
+            raise ApiError(403, {"detail": "Invalid auth key"})
         return self.model(name)
 
     # -- readings --------------------------------------------------------------------------------
@@ -308,9 +366,9 @@ class DsmrSimulator:
     def reading_page(self, model: MeterModel, params: dict[str, str]) -> tuple[int, pl.DataFrame]:
         lo, hi = model.t0, min(self.now_s(), int(HORIZON.timestamp()) - 3600)
         if params.get("timestamp__gte"):
-            lo = max(lo, model.local_to_epoch(params["timestamp__gte"], "timestamp__gte"))
+            lo = max(lo, model.filter_to_epoch(params["timestamp__gte"], "timestamp__gte"))
         if params.get("timestamp__lte"):
-            hi = min(hi, model.local_to_epoch(params["timestamp__lte"], "timestamp__lte"))
+            hi = min(hi, model.filter_to_epoch(params["timestamp__lte"], "timestamp__lte", upper=True))
         phase = model.t0 + model.instance.phase_s
         k_lo = max(0, -(-(lo - phase) // INTERVAL_S))
         k_hi = (hi - phase) // INTERVAL_S  # inclusive
@@ -322,7 +380,7 @@ class DsmrSimulator:
         start = max(0, count - offset - limit) if descending else offset
         stop = min(count, count - offset if descending else offset + limit)
         if stop <= start:
-            return count, model.render_readings(model.readings(np.arange(0, dtype=np.int64)))
+            return count, self.render_readings(model, model.readings(np.arange(0, dtype=np.int64)))
         i0 = max(0, start - posted.height)
         gen = model.readings(np.arange(k_lo + i0, k_lo + min(generated, stop), dtype=np.int64))
         first_t = gen["t"][0] if gen.height else None
@@ -333,8 +391,23 @@ class DsmrSimulator:
         page = merged.slice(start - pos0, stop - start)
         if descending:
             page = page.reverse()
-        rendered = model.render_readings(page)
-        return count, _corrupt(rendered) if self.config.malformed else rendered
+        rendered = self.render_readings(model, page)
+        return count, self.numbers(_corrupt(rendered) if self.config.malformed else rendered)
+
+    def render_readings(self, model: MeterModel, frame: pl.DataFrame) -> pl.DataFrame:
+        return model.render_readings(frame, self.config.timestamp_form, self.config.fractional_seconds)
+
+    def stamp(self, model: MeterModel, epoch_s: pl.Expr) -> pl.Expr:
+        """An instant written in the configured timestamp form."""
+        config = self.config
+        return _iso_local(epoch_s, model.instance.timezone, config.timestamp_form, config.fractional_seconds)
+
+    def numbers(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Decimal strings as JSON numbers, when that form is switched on."""
+        if not self.config.decimals_as_numbers:
+            return frame
+        decimals = [c for c, t in frame.schema.items() if t == pl.String and c not in _TEXT_FIELDS]
+        return frame.with_columns(pl.col(decimals).cast(pl.Float64, strict=False))
 
     def post_reading(self, model: MeterModel, data: dict[str, str]) -> dict:
         errors: dict[str, list[str]] = {}
@@ -358,7 +431,7 @@ class DsmrSimulator:
                 stamps[name] = None
                 continue
             try:
-                stamps[name] = model.local_to_epoch(str(raw), name)
+                stamps[name] = model.filter_to_epoch(str(raw), name)
             except ApiError:
                 errors[name] = [DATETIME_FORMAT_ERROR]
         if errors:
@@ -380,19 +453,19 @@ class DsmrSimulator:
         }
         posted.append(row)
         frame = pl.DataFrame([row], schema=_POSTED_SCHEMA)
-        rendered = model.render_readings(frame)
+        rendered = self.render_readings(model, frame)
         return json.loads(rendered.write_json())[0]
 
     # -- statistics ------------------------------------------------------------------------------
     def hour_stats(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
         stats = model.hour_stats
         lo = (
-            model.local_to_epoch(params["hour_start__gte"], "hour_start__gte")
+            model.filter_to_epoch(params["hour_start__gte"], "hour_start__gte")
             if params.get("hour_start__gte")
             else None
         )
         hi = (
-            model.local_to_epoch(params["hour_start__lte"], "hour_start__lte")
+            model.filter_to_epoch(params["hour_start__lte"], "hour_start__lte", upper=True)
             if params.get("hour_start__lte")
             else None
         )
@@ -402,14 +475,16 @@ class DsmrSimulator:
         ready = self._ready_dates(model, window["local_date"].unique())
         rows = window.filter(pl.col("local_date").is_in(ready))
         rows = rows.sort("t", descending=params.get("ordering") == "-hour_start")
-        return rows.select(
-            (pl.col("h") + 1).alias("id"),
-            _iso_local(pl.col("t"), model.instance.timezone).alias("hour_start"),
-            _milli(pl.col("d1")).alias("electricity1"),
-            _milli(pl.col("d2")).alias("electricity2"),
-            _milli(pl.col("r1")).alias("electricity1_returned"),
-            _milli(pl.col("r2")).alias("electricity2_returned"),
-            _milli(pl.col("gas")).alias("gas"),
+        return self.numbers(
+            rows.select(
+                (pl.col("h") + 1).alias("id"),
+                self.stamp(model, pl.col("t")).alias("hour_start"),
+                _milli(pl.col("d1")).alias("electricity1"),
+                _milli(pl.col("d2")).alias("electricity2"),
+                _milli(pl.col("r1")).alias("electricity1_returned"),
+                _milli(pl.col("r2")).alias("electricity2_returned"),
+                _milli(pl.col("gas")).alias("gas"),
+            )
         )
 
     def day_stats(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
@@ -424,30 +499,31 @@ class DsmrSimulator:
         ready = self._ready_dates(model, stats["local_date"])
         stats = stats.filter(pl.col("local_date").is_in(ready))
         stats = stats.sort("local_date", descending=params.get("ordering") == "-day")
-        zone = model.instance.timezone
-        return stats.select(
-            "id",
-            pl.col("local_date").dt.strftime("%Y-%m-%d").alias("day"),
-            _centi(pl.col("total")).alias("total_cost"),
-            _milli(pl.col("d1")).alias("electricity1"),
-            _milli(pl.col("d2")).alias("electricity2"),
-            _milli(pl.col("r1")).alias("electricity1_returned"),
-            _milli(pl.col("r2")).alias("electricity2_returned"),
-            _centi(pl.col("c1")).alias("electricity1_cost"),
-            _centi(pl.col("c2")).alias("electricity2_cost"),
-            (_milli(pl.col("gas")) if model.instance.gas else pl.lit(None, pl.String)).alias("gas"),
-            (_centi(pl.col("cg")) if model.instance.gas else pl.lit(None, pl.String)).alias("gas_cost"),
-            _deci(pl.col("low_temp")).alias("lowest_temperature"),
-            _deci(pl.col("high_temp")).alias("highest_temperature"),
-            _deci(pl.col("avg_temp")).alias("average_temperature"),
-            _centi(pl.lit(FIXED_COST_CENTS, pl.Int64)).alias("fixed_cost"),
-            _iso_local(pl.col("t"), zone).alias("electricity_reading_timestamp"),
-            _milli(pl.col("start_d1")).alias("electricity1_reading"),
-            _milli(pl.col("start_d2")).alias("electricity2_reading"),
-            _milli(pl.col("start_r1")).alias("electricity1_returned_reading"),
-            _milli(pl.col("start_r2")).alias("electricity2_returned_reading"),
-            pl.lit(None, pl.String).alias("gas_reading_timestamp"),
-            pl.lit(None, pl.String).alias("gas_reading"),
+        return self.numbers(
+            stats.select(
+                "id",
+                pl.col("local_date").dt.strftime("%Y-%m-%d").alias("day"),
+                _centi(pl.col("total")).alias("total_cost"),
+                _milli(pl.col("d1")).alias("electricity1"),
+                _milli(pl.col("d2")).alias("electricity2"),
+                _milli(pl.col("r1")).alias("electricity1_returned"),
+                _milli(pl.col("r2")).alias("electricity2_returned"),
+                _centi(pl.col("c1")).alias("electricity1_cost"),
+                _centi(pl.col("c2")).alias("electricity2_cost"),
+                (_milli(pl.col("gas")) if model.instance.gas else pl.lit(None, pl.String)).alias("gas"),
+                (_centi(pl.col("cg")) if model.instance.gas else pl.lit(None, pl.String)).alias("gas_cost"),
+                _deci(pl.col("low_temp")).alias("lowest_temperature"),
+                _deci(pl.col("high_temp")).alias("highest_temperature"),
+                _deci(pl.col("avg_temp")).alias("average_temperature"),
+                _centi(pl.lit(FIXED_COST_CENTS, pl.Int64)).alias("fixed_cost"),
+                self.stamp(model, pl.col("first_t")).alias("electricity_reading_timestamp"),
+                _milli(pl.col("start_d1")).alias("electricity1_reading"),
+                _milli(pl.col("start_d2")).alias("electricity2_reading"),
+                _milli(pl.col("start_r1")).alias("electricity1_returned_reading"),
+                _milli(pl.col("start_r2")).alias("electricity2_returned_reading"),
+                pl.lit(None, pl.String).alias("gas_reading_timestamp"),
+                pl.lit(None, pl.String).alias("gas_reading"),
+            )
         )
 
     def _ready_dates(self, model: MeterModel, dates: pl.Series) -> list[date]:
@@ -455,10 +531,16 @@ class DsmrSimulator:
         now, delay = self.now_s(), 3600 * self.config.stats_delay_h
         return [d for d in dates.unique().to_list() if model.midnight_after(d) + delay <= now]
 
-    def today(self, model: MeterModel) -> dict:
+    def today(self, model: MeterModel) -> dict | str | list:
+        """Consumption of the local day so far; v5.11 answers a bare string (200) while the day
+        has no processed reading: just after local midnight, or while the datalogger is down."""
         now = self.now_s()
         local_day = datetime.fromtimestamp(now, model.zone).date()
         midnight = model.midnight_after(local_day - timedelta(days=1))
+        first_reading = int(model.first_reading_at(np.array([max(midnight, model.t0)]))[0])
+        if self.config.today_unprocessed or first_reading > now:
+            no_data = f"No electricity readings found for: {local_day.isoformat()}"
+            return [] if self.config.no_data_today_form == "list" else no_data
         at = np.array([max(midnight, model.t0), max(now, model.t0)], dtype=np.int64)
         used = {k: int(np.diff(model.positions(at, k))[0]) for k in ("d1", "d2", "r1", "r2", "gas")}
         cost = {
@@ -501,6 +583,17 @@ _DECIMAL_FIELDS = (
     "phase_currently_delivered_l2",
     "phase_currently_delivered_l3",
     "extra_device_delivered",
+)
+# String columns that are text, not decimals (`decimals_as_numbers` leaves them alone).
+_TEXT_FIELDS = frozenset(
+    {
+        "timestamp",
+        "extra_device_timestamp",
+        "hour_start",
+        "day",
+        "electricity_reading_timestamp",
+        "gas_reading_timestamp",
+    }
 )
 _POSTED_SCHEMA = {
     "id": pl.Int64,

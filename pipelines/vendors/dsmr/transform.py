@@ -49,6 +49,22 @@ def parse_instant(column: str) -> pl.Expr:
     return text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False)
 
 
+def written_offset_minutes(column: str) -> pl.Expr:
+    """The UTC offset a timestamp was written with, in minutes east (`Z` is 0); none -> null."""
+    suffix = pl.col(column).str.strip_chars().str.extract(r"(Z|[+-]\d\d(?::?\d\d)?)$")
+    sign = pl.when(suffix.str.starts_with("-")).then(-1).otherwise(1)
+    hours = suffix.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = suffix.str.extract(r"^[+-]\d\d:?(\d\d)$").cast(pl.Int32, strict=False).fill_null(0)
+    return pl.when(suffix == "Z").then(pl.lit(0, pl.Int32)).otherwise(sign * (hours * 60 + minutes))
+
+
+def zone_offset_minutes(instant: str, zone: str) -> pl.Expr:
+    """The zone's UTC offset at each instant, in minutes east (DST included)."""
+    utc = pl.col(instant)
+    local_wall = utc.dt.convert_time_zone(zone).dt.replace_time_zone(None)
+    return (local_wall - utc.dt.replace_time_zone(None)).dt.total_minutes().cast(pl.Int32)
+
+
 def exact(column: str, dtype: pl.Decimal = KWH) -> pl.Expr:
     """A decimal string to an exact decimal; unreadable -> null (validation then quarantines)."""
     return pl.col(column).str.strip_chars().cast(dtype, strict=False)
@@ -102,19 +118,23 @@ def day_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
     )
 
 
-def consumption_today_frame(body: dict, instance: str) -> pl.DataFrame:
-    """`consumption/today` gives floats: their shortest text is the decimal DSMR-reader rounded."""
+def consumption_today_frame(body: dict | None, instance: str) -> pl.DataFrame:
+    """`consumption/today` gives floats: their shortest text is the decimal DSMR-reader rounded.
+
+    No body (the instance has nothing for today yet) gives the same columns and no row.
+    """
+    answer = body or {}
 
     def text(name: str) -> str | None:
-        value = body.get(name)
+        value = answer.get(name)
         return None if value is None else str(Decimal(repr(value)) if isinstance(value, float) else value)
 
     energies = {name: text(name) for name in ENERGY_FIELDS}
     costs = {name: text(name) for name in COST_FIELDS if name != "fixed_cost"}
     frame = pl.DataFrame(
-        {"instance": [instance], "day": [body.get("day")], **{k: [v] for k, v in (energies | costs).items()}},
-        schema_overrides={k: pl.String for k in energies | costs},
-    )
+        {"instance": [instance], "day": [answer.get("day")], **{k: [v] for k, v in (energies | costs).items()}},
+        schema_overrides={"day": pl.String, **{k: pl.String for k in energies | costs}},
+    ).head(1 if body is not None else 0)
     return frame.select(
         "instance",
         pl.col("day").str.to_date("%Y-%m-%d", strict=False),
