@@ -109,7 +109,13 @@ class DsmrClient:
             headers = {"X-AUTHKEY": instance.api_key}
         base = instance.base_url.rstrip("/") + "/"
         self.http = VendorHttpClient(
-            VENDOR, base, secrets=[instance.api_key], timeout_s=timeout_s, retry=retry, headers=headers
+            VENDOR,
+            base,
+            secrets=[instance.api_key],
+            timeout_s=timeout_s,
+            retry=retry,
+            headers=headers,
+            base_url_setting=f"DSMR_INSTANCES ({instance.name}: base_url)",
         )
 
     def __enter__(self) -> DsmrClient:
