@@ -78,16 +78,6 @@ class LandingResult:
     path: str = ""
     preview: pl.DataFrame | None = field(default=None, repr=False)
 
-    def metadata(self) -> dict[str, object]:
-        """Dagster materialization metadata (plain values; assets wrap them)."""
-        return {
-            "landed_rows": self.landed_rows,
-            "quarantined_rows": self.quarantined_rows,
-            "parts": self.parts,
-            "path": self.path,
-            "partition_date": self.partition_date,
-        }
-
 
 # Pages are validated and written together up to about this many rows: pandera and the Parquet
 # writer cost a fixed ~10 ms per call, which at 10,000-row pages was most of an extraction's time.

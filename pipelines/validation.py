@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandera.polars as pa
 import polars as pl
+from pandera.engines.polars_engine import DateTime
 
 QUARANTINE_COLUMNS = ("record", "reason")
+# Landed datasets' instants: UTC, microseconds.
+UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
+
+
+def as_quarantine(rows: pl.DataFrame, reason: pl.Expr | str, *, leave_out: Sequence[str] = ()) -> pl.DataFrame:
+    """Rows in the quarantine layout: each row as JSON text (`record`, without the helper columns
+    `leave_out`) with why it was held back (`reason`, one text or an expression per row)."""
+    if rows.width == 0 or rows.height == 0:
+        return pl.DataFrame(schema={"record": pl.String, "reason": pl.String})
+    why = pl.lit(reason, dtype=pl.String) if isinstance(reason, str) else reason.cast(pl.String)
+    return rows.select(
+        pl.struct(pl.exclude(*leave_out) if leave_out else pl.all()).struct.json_encode().alias("record"),
+        why.alias("reason"),
+    )
 
 
 def quarantine_frame(rows: pl.DataFrame, reason: str) -> pl.DataFrame:
-    """Rows as JSON text with one reason: the quarantine layout of DESIGN.md."""
-    if rows.width == 0 or rows.height == 0:
-        return pl.DataFrame(schema={"record": pl.String, "reason": pl.String})
-    return rows.select(
-        pl.struct(pl.all()).struct.json_encode().alias("record"),
-        pl.lit(reason, dtype=pl.String).alias("reason"),
-    )
+    """Rows as JSON text with one reason: the quarantine layout."""
+    return as_quarantine(rows, reason)
+
+
+def split_by_rules(frame: pl.DataFrame, *rules: tuple[pl.Expr, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows breaking no rule, quarantine rows) for rules (broken?, reason): the first broken
+    rule's reason is the row's."""
+    reason = pl.lit(None, dtype=pl.String)
+    for broken, why in reversed(rules):
+        reason = pl.when(broken).then(pl.lit(why)).otherwise(reason)
+    tagged = frame.with_columns(reason.alias("_reason"))
+    good = tagged.filter(pl.col("_reason").is_null()).drop("_reason")
+    bad = tagged.filter(pl.col("_reason").is_not_null())
+    return good, as_quarantine(bad, pl.col("_reason"), leave_out=["_reason"])
 
 
 def split_valid(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -45,10 +69,7 @@ def split_valid(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[p
     reasons = reasons.with_columns(pl.col("index").cast(pl.UInt32).alias("__row")).drop("index")
     bad = indexed.join(reasons, on="__row", how="inner")
     good = indexed.join(reasons, on="__row", how="anti")
-    quarantined = bad.select(
-        pl.struct(pl.exclude("__row", "reason")).struct.json_encode().alias("record"),
-        (pl.lit(f"{schema.__name__}: ") + pl.col("reason")).alias("reason"),
-    )
+    quarantined = as_quarantine(bad, pl.lit(f"{schema.__name__}: ") + pl.col("reason"), leave_out=["__row", "reason"])
     return schema.validate(good.drop("__row"), lazy=True), quarantined
 
 
@@ -62,8 +83,6 @@ def split_foreign(frame: pl.DataFrame, column: str, asked: str | pl.Series) -> t
     tagged = frame.with_columns(pl.lit(asked, dtype=pl.String).alias("__asked"))
     foreign = pl.col(column).cast(pl.String).ne_missing(pl.col("__asked"))
     got = pl.col(column).cast(pl.String).fill_null("none")
-    quarantined = tagged.filter(foreign).select(
-        pl.struct(pl.exclude("__asked")).struct.json_encode().alias("record"),
-        pl.format(f"asked {column} {{}}, got {{}}", pl.col("__asked"), got).alias("reason"),
-    )
+    reason = pl.format(f"asked {column} {{}}, got {{}}", pl.col("__asked"), got)
+    quarantined = as_quarantine(tagged.filter(foreign), reason, leave_out=["__asked"])
     return tagged.filter(~foreign).drop("__asked"), quarantined

@@ -9,6 +9,8 @@ import json
 
 import polars as pl
 
+from pipelines.validation import as_quarantine
+
 OPEN_STOP_TS = 9876543210  # the doc's stopTs while an issue is still open
 
 
@@ -20,17 +22,15 @@ def split_series(series: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(series whose x and y have the same length, the others as quarantine rows with a reason)."""
     lengths_differ = pl.col("x").list.len().fill_null(0) != pl.col("y").list.len().fill_null(0)
     bad = series.filter(lengths_differ)
-    quarantined = bad.select(
-        pl.struct(pl.all()).struct.json_encode().alias("record"),
-        pl.format(
-            "{} {} of device {}: x and y differ in length ({} x, {} y)",
-            "metric_id",
-            "aggregate",
-            "device_id",
-            pl.col("x").list.len().fill_null(0),
-            pl.col("y").list.len().fill_null(0),
-        ).alias("reason"),
+    reason = pl.format(
+        "{} {} of device {}: x and y differ in length ({} x, {} y)",
+        "metric_id",
+        "aggregate",
+        "device_id",
+        pl.col("x").list.len().fill_null(0),
+        pl.col("y").list.len().fill_null(0),
     )
+    quarantined = as_quarantine(bad, reason)
     return series.filter(~lengths_differ), quarantined
 
 

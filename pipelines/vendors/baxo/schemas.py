@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
-from pandera.engines.polars_engine import DateTime
 
-UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
+from pipelines.validation import UTC_DATETIME
 
 
 class _TagValues(pa.DataFrameModel):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
-from pandera.engines.polars_engine import DateTime, Decimal
+from pandera.engines.polars_engine import Decimal
 
-UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
+from pipelines.validation import UTC_DATETIME
+
 KWH = Decimal(precision=12, scale=3)  # kWh, kW and m3: three decimals, as the API gives them
 MONEY = Decimal(precision=12, scale=2)
 TEMPERATURE = Decimal(precision=6, scale=1)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
-from pandera.engines.polars_engine import DateTime
 
+from pipelines.validation import UTC_DATETIME
 from pipelines.vendors.encloud.transform import STATUS_SUFFIX
 
-UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
 STATES = ["Registered", "Waiting For Response", "Passive", "Expired"]
 # The link-status words the marts map to codes (seed encloud_link_statuses); others are held back.
 LINK_STATUSES = ["connected", "searching", "disconnected", "no_sim"]

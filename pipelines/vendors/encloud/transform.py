@@ -10,6 +10,7 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.timestamps import utc_from_any
+from pipelines.validation import as_quarantine
 
 STATUS_SUFFIX = ".status"  # keys whose values are link-status words, not numbers
 TIME_FIELDS = ("created_at", "updated_at", "last_seen")
@@ -26,10 +27,7 @@ def split_unreadable_times(page: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
     reasons = [
         pl.when(test).then(pl.format(f"{field} unreadable: {{}}", pl.col(field))) for field, test in unreadable.items()
     ]
-    quarantined = page.filter(any_unreadable).select(
-        pl.struct(pl.all()).struct.json_encode().alias("record"),
-        pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason"),
-    )
+    quarantined = as_quarantine(page.filter(any_unreadable), pl.concat_str(reasons, separator="; ", ignore_nulls=True))
     return page.filter(~any_unreadable), quarantined
 
 

@@ -31,7 +31,7 @@ from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window
 from pipelines.resources import VendorResource
-from pipelines.validation import split_foreign
+from pipelines.validation import split_by_rules, split_foreign
 from pipelines.vendors.primayer import transform
 from pipelines.vendors.primayer.audio import DEFAULT_SAMPLE_RATE_HZ, WavPartition, clip_statistics, decode_clips
 from pipelines.vendors.primayer.client import VENDOR, PrimayerClient
@@ -178,7 +178,7 @@ def _unparsable_to_quarantine(frame: pl.DataFrame, writer: PartitionWriter) -> p
 
     The service's answer spans more than the UTC day, so such a row may be held back by the
     neighbouring partition too: its time is unknown, so is its day."""
-    good, bad = transform.split_reasons(frame, (pl.col("measured_at").is_null(), "unparsable timestamp"))
+    good, bad = split_by_rules(frame, (pl.col("measured_at").is_null(), "unparsable timestamp"))
     writer.quarantine(bad)
     return good
 
@@ -239,7 +239,7 @@ def _land_audio(
             "recorded_at"
         )
     )
-    good, bad = transform.split_reasons(
+    good, bad = split_by_rules(
         timed, (pl.col("recorded_at").is_null(), "unparsable timestamp"), (pl.col("serial").is_null(), "no logger")
     )
     writer.quarantine(bad)
@@ -276,7 +276,7 @@ def _land_report(
 ) -> LandingResult:
     with PartitionWriter(VENDOR, dataset, partition_key, schema, source) as writer:
         if frame.width and "serial" in frame.columns:
-            good, bad = transform.split_reasons(frame, (pl.col("serial").is_null(), "no serial"))
+            good, bad = split_by_rules(frame, (pl.col("serial").is_null(), "no serial"))
             writer.quarantine(bad)
             frame = good
         writer.write(frame)

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.settings import data_dir
+from pipelines.validation import as_quarantine
 
 DEFAULT_SAMPLE_RATE_HZ = 4000
 
@@ -69,7 +70,7 @@ def decode_clips(clips: list[dict], group_id: int) -> DecodedClips:
             audio.append(samples)
     schema = {"group_id": pl.Int64, "serial": pl.String, "timestamp_local": pl.String}
     bad = pl.DataFrame(bad_rows, schema={**schema, "audio_head": pl.String, "reason": pl.String})
-    quarantined = bad.select(pl.struct(pl.exclude("reason")).struct.json_encode().alias("record"), "reason")
+    quarantined = as_quarantine(bad, pl.col("reason"), leave_out=["reason"])
     return DecodedClips(pl.DataFrame(good_rows, schema=schema), quarantined, audio)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pandera.polars as pa
-from pandera.engines.polars_engine import Date, DateTime
+from pandera.engines.polars_engine import Date
 
-UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
+from pipelines.validation import UTC_DATETIME
 
 
 class _Strict(pa.DataFrameModel):

@@ -10,6 +10,8 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.validation import split_by_rules
+
 # The service writes `yyyy-MM-dd HH:mm`; a date alone (the doc's leak and audio examples) and
 # seconds are accepted too.
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
@@ -37,24 +39,6 @@ def local_to_utc(local: pl.Expr, zone: str, by: list[str]) -> pl.Expr:
 def in_window(column: str, start: datetime, end: datetime) -> pl.Expr:
     """start <= column < end, or null (kept so that it can be quarantined)."""
     return pl.col(column).is_between(pl.lit(start), pl.lit(end), closed="left") | pl.col(column).is_null()
-
-
-def reasons(*rules: tuple[pl.Expr, str]) -> pl.Expr:
-    """The first broken rule's reason per row, null for good rows."""
-    expr = pl.lit(None, dtype=pl.String)
-    for broken, reason in reversed(rules):
-        expr = pl.when(broken).then(pl.lit(reason)).otherwise(expr)
-    return expr.alias("_reason")
-
-
-def split_reasons(frame: pl.DataFrame, *rules: tuple[pl.Expr, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows breaking no rule, quarantine rows `record`/`reason`) for rules (broken?, reason)."""
-    tagged = frame.with_columns(reasons(*rules))
-    good = tagged.filter(pl.col("_reason").is_null()).drop("_reason")
-    bad = tagged.filter(pl.col("_reason").is_not_null()).select(
-        pl.struct(pl.exclude("_reason")).struct.json_encode().alias("record"), pl.col("_reason").alias("reason")
-    )
-    return good, bad
 
 
 # -- logger epochs and histograms ---------------------------------------------------------------
@@ -99,7 +83,7 @@ def histograms_frame(epochs: pl.DataFrame, zone: str) -> pl.DataFrame:
 def split_histograms(hist: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(decodable histograms, quarantined ones with the reason)."""
     bins = pl.col("bins")
-    return split_reasons(
+    return split_by_rules(
         hist,
         (pl.col("epoch_at").is_null() | pl.col("histogram_at").is_null(), "unparsable timestamp"),
         (bins.is_null() | (bins.list.len() == 0), "empty bins"),
