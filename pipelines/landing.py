@@ -49,7 +49,7 @@ def ensure_schema_partitions() -> list[Path]:
             tmp = folder / f".tmp-{SCHEMA_ONLY_PARTITION}-{uuid.uuid4().hex[:12]}"
             tmp.mkdir(parents=True)
             _stamp(frame, datetime.now(UTC).replace(tzinfo=None), "").write_parquet(tmp / "part-00000.parquet")
-            _swap_in(tmp, folder / SCHEMA_ONLY_PARTITION)
+            swap_in(tmp, folder / SCHEMA_ONLY_PARTITION)
             written.append(folder / SCHEMA_ONLY_PARTITION)
     return written
 
@@ -177,7 +177,7 @@ class PartitionWriter:
         if self._counts["quarantine"] == 0:
             self._write_part("quarantine", quarantine_frame(pl.DataFrame(), ""))
         for zone in ("landing", "quarantine"):
-            _swap_in(self._tmp[zone], self._final[zone])
+            swap_in(self._tmp[zone], self._final[zone])
         self.result.parts = self._counts["landing"]
         self.result.path = str(self._final["landing"])
 
@@ -187,7 +187,7 @@ def _checks_uniqueness(schema: type[pa.DataFrameModel]) -> bool:
     return bool(frame_schema.unique) or any(column.unique for column in frame_schema.columns.values())
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
+def swap_in(tmp: Path, final: Path) -> None:
     """Replace `final` by `tmp` with renames, so the old partition stays whole until the swap.
 
     A crash between the two renames leaves `final` missing and the old partition under

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 from pipelines.settings import partitions_start_date
@@ -19,6 +20,15 @@ def day_window(partition_key: str) -> tuple[datetime, datetime]:
     """[start, end) of a daily partition in UTC."""
     start = datetime.fromisoformat(partition_key).replace(tzinfo=UTC)
     return start, start + timedelta(days=1)
+
+
+def in_window(column: str, start: object, end: object, *, keep_null: bool = False) -> pl.Expr:
+    """`start <= column < end`: the rows of a partition's window (datetimes or epoch numbers).
+
+    `keep_null` keeps rows whose instant could not be read, for validation to quarantine them.
+    """
+    inside = pl.col(column).is_between(pl.lit(start), pl.lit(end), closed="left")
+    return inside | pl.col(column).is_null() if keep_null else inside
 
 
 def today_utc() -> str:

@@ -19,7 +19,7 @@ from dagster import (
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import land_days, materialize_result, materialize_results, quarantine_check_spec
-from pipelines.partitions import DAILY, day_window, today_utc
+from pipelines.partitions import DAILY, day_window, in_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.bagtower import paths, transform
 from pipelines.vendors.bagtower.client import VENDOR, BagtowerClient
@@ -155,7 +155,7 @@ def land_device_logs(client: BagtowerClient, partition_key: str, *, raw: bool) -
             paired, unpaired = transform.split_series(series)
             writer.quarantine(unpaired)
             points = transform.log_values_frame(paired)
-            writer.write(points.filter(pl.col("unix_timestamp").is_between(start_s, end_s, closed="left")))
+            writer.write(points.filter(in_window("unix_timestamp", start_s, end_s)))
     return writer.result
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.partitions import in_window
 from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc
 
 SOURCE_NAMES = {1: "device", 2: "platform"}  # the doc: 1 = local (device), 2 = remote (platform)
@@ -40,8 +41,7 @@ def historics_frame(page: pl.DataFrame, start: datetime, end: datetime) -> pl.Da
         pl.col("source"),
         pl.col("source").replace_strict(SOURCE_NAMES, default=None, return_dtype=pl.String).alias("source_name"),
     )
-    in_window = pl.col("measured_at").is_between(pl.lit(start), pl.lit(end), closed="left")
-    return typed.filter(in_window | pl.col("measured_at").is_null())
+    return typed.filter(in_window("measured_at", start, end, keep_null=True))
 
 
 def realtimes_frame(logs: pl.DataFrame) -> pl.DataFrame:

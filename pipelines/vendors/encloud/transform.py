@@ -9,6 +9,7 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.partitions import in_window
 from pipelines.timestamps import utc_from_any
 from pipelines.validation import as_quarantine
 
@@ -68,4 +69,4 @@ def readings_frame(page: pl.DataFrame, keys: list[str], start: datetime, end: da
         pl.when(is_status).then(pl.col("value_raw")).alias("status"),
         utc_from_any("last_seen").alias("measured_at"),
     )
-    return typed.filter(pl.col("measured_at").is_between(pl.lit(start), pl.lit(end), closed="left"))
+    return typed.filter(in_window("measured_at", start, end))

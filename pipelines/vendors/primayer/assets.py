@@ -29,7 +29,7 @@ from dagster import (
 from pipelines.http import VendorConfigError
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
 from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
-from pipelines.partitions import DAILY, day_window
+from pipelines.partitions import DAILY, day_window, in_window
 from pipelines.resources import VendorResource
 from pipelines.validation import split_by_rules, split_foreign
 from pipelines.vendors.primayer import transform
@@ -155,10 +155,12 @@ def land_loggers(client: PrimayerClient, fleet: FleetSettings, partition_key: st
             if answer.is_empty():
                 continue  # nothing about this logger to decode
             epochs = transform.epochs_frame(answer, fleet.timezone)
-            epochs = epochs.filter(transform.in_window("measured_at", start, end))
+            epochs = epochs.filter(in_window("measured_at", start, end, keep_null=True))
             epochs_out.write(_unparsable_to_quarantine(transform.epoch_readings(epochs), epochs_out))
             histograms = transform.histograms_frame(epochs, fleet.timezone)
-            good, bad = transform.split_histograms(histograms.filter(transform.in_window("histogram_at", start, end)))
+            good, bad = transform.split_histograms(
+                histograms.filter(in_window("histogram_at", start, end, keep_null=True))
+            )
             bins_out.quarantine(bad)
             long = transform.histogram_bins(good)
             bins_out.write(long)
@@ -192,7 +194,7 @@ def land_logger_info(client: PrimayerClient, fleet: FleetSettings, partition_key
             if answer.is_empty():
                 continue  # nothing about this logger to decode
             info = transform.info_frame(answer, fleet.timezone)
-            info = info.filter(transform.in_window("measured_at", start, end))
+            info = info.filter(in_window("measured_at", start, end, keep_null=True))
             writer.write(_unparsable_to_quarantine(info, writer))
     return writer.result
 
@@ -206,7 +208,7 @@ def land_signals(client: PrimayerClient, fleet: FleetSettings, partition_key: st
             if answer.is_empty():
                 continue  # nothing about this logger to decode
             signals = transform.signals_frame(answer, fleet.timezone)
-            signals = signals.filter(transform.in_window("measured_at", start, end))
+            signals = signals.filter(in_window("measured_at", start, end, keep_null=True))
             writer.write(_unparsable_to_quarantine(signals, writer))
     return writer.result
 

@@ -20,6 +20,7 @@ from types import TracebackType
 import numpy as np
 import polars as pl
 
+from pipelines.landing import recover_interrupted_swap, swap_in
 from pipelines.settings import data_dir
 from pipelines.validation import as_quarantine
 
@@ -118,6 +119,7 @@ class WavPartition:
     def __init__(self, partition_date: str) -> None:
         self.final = audio_dir(partition_date)
         self.tmp = self.final.parent / f".tmp-{self.final.name}-{uuid.uuid4().hex[:12]}"
+        recover_interrupted_swap(self.final)
 
     def __enter__(self) -> WavPartition:
         self.tmp.mkdir(parents=True, exist_ok=False)
@@ -138,8 +140,4 @@ class WavPartition:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
-        old = self.final.parent / f".old-{self.tmp.name}"
-        if self.final.exists():
-            self.final.rename(old)
-        self.tmp.rename(self.final)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(self.tmp, self.final)

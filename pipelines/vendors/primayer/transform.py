@@ -6,7 +6,6 @@ Everything is a polars expression over whole answers; nothing loops per row or p
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import polars as pl
 
@@ -34,11 +33,6 @@ def local_to_utc(local: pl.Expr, zone: str, by: list[str]) -> pl.Expr:
     occurrence of a time within `by` is the later instant. Times that do not exist become null."""
     ambiguous = pl.when(local.cum_count().over([*by, local]) > 1).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
     return local.dt.replace_time_zone(zone, ambiguous=ambiguous, non_existent="null").dt.convert_time_zone("UTC")
-
-
-def in_window(column: str, start: datetime, end: datetime) -> pl.Expr:
-    """start <= column < end, or null (kept so that it can be quarantined)."""
-    return pl.col(column).is_between(pl.lit(start), pl.lit(end), closed="left") | pl.col(column).is_null()
 
 
 # -- logger epochs and histograms ---------------------------------------------------------------
