@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pipelines.simulation.answers import empty_response
+from pipelines.simulation.noise import label_hash, unit_noise
 from pipelines.vendors.bagtower import paths
 
 SIMULATOR_PORT = 8705
@@ -126,7 +127,7 @@ class BagtowerSimulatorConfig:
 
 
 def _hash_int(seed: int, label: str) -> int:
-    return int(hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()[:15], 16)
+    return label_hash(f"{seed}:{label}")
 
 
 def _unit(seed: int, label: str) -> float:
@@ -136,16 +137,6 @@ def _unit(seed: int, label: str) -> float:
 def _uuid(seed: int, label: str) -> str:
     h = hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-def _unit_noise(salt: int, t: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) per (salt, t): a splitmix64 hash, vectorized."""
-    with np.errstate(over="ignore"):
-        z = t.astype(np.uint64) + np.uint64(salt)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def build_fleet(seed: int) -> tuple[list[SimDevice], list[SimMonitor]]:
@@ -336,7 +327,7 @@ class BagtowerSimulator:
 
     def _values(self, device: SimDevice, metric: str, t: np.ndarray) -> np.ndarray:
         model = METRICS[metric]
-        u = _unit_noise(_hash_int(self.config.seed, f"{device.id}:{metric}"), t)
+        u = unit_noise(_hash_int(self.config.seed, f"{device.id}:{metric}"), t)
         day = t / 86_400.0
         if model.kind == "wave":
             x = model.base + model.amplitude * np.sin(2 * np.pi * (day - 0.3)) + model.noise * (2 * u - 1)

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pipelines.simulation.answers import empty_response, empty_value
+from pipelines.simulation.noise import label_hash, unit_noise
 from pipelines.vendors.baxo.timebase import BAXO_EPOCH_UNIX_S
 
 PAGE_ROWS = 10_000
@@ -152,14 +153,8 @@ def build_fleet(config: BaxoSimulatorConfig) -> tuple[list[SimContract], list[Si
 
 
 def _unit_noise(seed: int, device: int, tag: str, t: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) per (seed, device, tag, t): a splitmix64 hash, vectorized."""
-    salt = int(hashlib.sha256(f"{seed}:{device}:{tag}".encode()).hexdigest()[:15], 16)
-    with np.errstate(over="ignore"):
-        z = t.astype(np.uint64) + np.uint64(salt)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    """Uniform [0, 1) per (seed, device, tag, t)."""
+    return unit_noise(label_hash(f"{seed}:{device}:{tag}"), t)
 
 
 def tag_values(seed: int, device: SimDevice, tag: str, t: np.ndarray) -> pl.Series:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +37,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from pipelines.simulation.answers import empty_response
+from pipelines.simulation.noise import label_hash
+from pipelines.simulation.noise import unit_noise as hashed_noise
 
 TOKEN = "3f2b8c1e-7d4a-4e2b-9c6f-0a1b2c3d4e5f"
 SIMULATOR_PORT = 8702
@@ -108,14 +109,8 @@ def group_leaks(config: PrimayerSimulatorConfig, loggers: list[SimLogger], group
 
 
 def unit_noise(seed: int, salt: str, t: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) per (seed, salt, t): a splitmix64 hash, vectorized."""
-    key = int(hashlib.sha256(f"{seed}:{salt}".encode()).hexdigest()[:15], 16)
-    with np.errstate(over="ignore"):
-        z = t.astype(np.uint64) + np.uint64(key)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    """Uniform [0, 1) per (seed, salt, t)."""
+    return hashed_noise(label_hash(f"{seed}:{salt}"), t)
 
 
 def bin_count(logger: SimLogger) -> int:
