@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import (
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     Definitions,
-    EnvVar,
     ScheduleDefinition,
     build_schedule_from_partitioned_job,
     define_asset_job,
 )
 from dagster_dbt import DbtCliResource
 
-from pipelines.extraction import daily_extraction_assets, extraction_assets, snapshot_extraction_assets
-from pipelines.vendors.bagtower.assets import BagtowerResource
-from pipelines.vendors.baxo.assets import BaxoResource
-from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_readings_recent
-from pipelines.vendors.encloud.assets import EncloudResource
-from pipelines.vendors.primayer.assets import PrimayerResource
+from pipelines.extraction import (
+    daily_extraction_assets,
+    extraction_assets,
+    snapshot_extraction_assets,
+    vendor_resources,
+)
+from pipelines.vendors.dsmr.assets import dsmr_readings_recent
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
 partitioned = AssetSelection.assets(*daily_extraction_assets)
@@ -57,32 +55,7 @@ late_data_sensor = AutomationConditionSensorDefinition(
 def resources() -> dict[str, object]:
     """Vendor settings from the environment (`make run` defaults them to the simulators)."""
     return {
-        "baxo": BaxoResource(
-            base_url=EnvVar("BAXO_BASE_URL"),
-            username=EnvVar("BAXO_USERNAME"),
-            password=EnvVar("BAXO_PASSWORD"),
-        ),
-        # JSON list of instances; each names the env var that holds its API key.
-        "dsmr": DsmrResource(instances=EnvVar("DSMR_INSTANCES")),
-        "encloud": EncloudResource(
-            base_url=EnvVar("ENCLOUD_BASE_URL"),
-            email=EnvVar("ENCLOUD_EMAIL"),
-            password=EnvVar("ENCLOUD_PASSWORD"),
-            api_key=EnvVar("ENCLOUD_API_KEY"),
-            sensor_keys=os.environ.get("ENCLOUD_KEYS", EncloudResource.model_fields["sensor_keys"].default),
-            customer_ids=os.environ.get("ENCLOUD_CUSTOMER_IDS", ""),
-        ),
-        "primayer": PrimayerResource(
-            base_url=EnvVar("PRIMAYER_BASE_URL"),
-            token=EnvVar("PRIMAYER_TOKEN"),
-            serials=EnvVar("PRIMAYER_SERIALS"),
-            timezone=EnvVar("PRIMAYER_TIMEZONE"),
-        ),
-        "bagtower": BagtowerResource(
-            base_url=EnvVar("BAGTOWER_BASE_URL"),
-            api_key=EnvVar("BAGTOWER_API_KEY"),
-            company_id=EnvVar("BAGTOWER_COMPANY_ID"),
-        ),
+        **vendor_resources(),
         "dbt": DbtCliResource(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),

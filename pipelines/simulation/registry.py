@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-VENDOR_SIMULATORS = {
-    "baxo": "pipelines.vendors.baxo.simulator",
-    "dsmr": "pipelines.vendors.dsmr.simulator",
-    "encloud": "pipelines.vendors.encloud.simulator",
-    "primayer": "pipelines.vendors.primayer.simulator",
-    "bagtower": "pipelines.vendors.bagtower.simulator",
-}
+from pipelines.vendors import VENDORS
+
+VENDOR_SIMULATORS = {vendor: f"pipelines.vendors.{vendor}.simulator" for vendor in VENDORS}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    EnvVar,
     MaterializeResult,
     asset,
     multi_asset,
@@ -267,3 +268,12 @@ def bagtower_issues(bagtower: BagtowerResource) -> Iterator[MaterializeResult]:
 
 
 bagtower_assets = [*snapshot_assets, *log_assets, bagtower_issues]
+
+
+def resource_from_env() -> BagtowerResource:
+    """The vendor's settings, read from the environment when a run starts (secrets stay EnvVars)."""
+    return BagtowerResource(
+        base_url=EnvVar("BAGTOWER_BASE_URL"),
+        api_key=EnvVar("BAGTOWER_API_KEY"),
+        company_id=EnvVar("BAGTOWER_COMPANY_ID"),
+    )

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, EnvVar, MaterializeResult, asset
 
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
@@ -129,3 +129,10 @@ def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:
 
 
 baxo_assets = [baxo_contracts, baxo_devices, baxo_device_realtimes, baxo_device_historics]
+
+
+def resource_from_env() -> BaxoResource:
+    """The vendor's settings, read from the environment when a run starts (secrets stay EnvVars)."""
+    return BaxoResource(
+        base_url=EnvVar("BAXO_BASE_URL"), username=EnvVar("BAXO_USERNAME"), password=EnvVar("BAXO_PASSWORD")
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, EnvVar, MaterializeResult, asset
 
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, partition_dir, register_dataset
@@ -263,3 +263,9 @@ dsmr_assets = [
     dsmr_day_statistics,
     dsmr_readings_recent,
 ]
+
+
+def resource_from_env() -> DsmrResource:
+    """The vendor's settings, read from the environment when a run starts (secrets stay EnvVars)."""
+    # A JSON list of instances; each names the env var that holds its API key.
+    return DsmrResource(instances=EnvVar("DSMR_INSTANCES"))

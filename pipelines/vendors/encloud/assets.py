@@ -1,6 +1,7 @@
 """Dagster assets for enCloud/enSite: per daily partition, every device's state and its
 requested sensor keys as of the end of the day, from one paged pull per customer."""
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    EnvVar,
     MaterializeResult,
     multi_asset,
 )
@@ -108,3 +110,15 @@ def land_device_pull(
 
 
 encloud_assets = [encloud_device_pull]
+
+
+def resource_from_env() -> EncloudResource:
+    """The vendor's settings, read from the environment when a run starts (secrets stay EnvVars)."""
+    return EncloudResource(
+        base_url=EnvVar("ENCLOUD_BASE_URL"),
+        email=EnvVar("ENCLOUD_EMAIL"),
+        password=EnvVar("ENCLOUD_PASSWORD"),
+        api_key=EnvVar("ENCLOUD_API_KEY"),
+        sensor_keys=os.environ.get("ENCLOUD_KEYS", EncloudResource.model_fields["sensor_keys"].default),
+        customer_ids=os.environ.get("ENCLOUD_CUSTOMER_IDS", ""),
+    )

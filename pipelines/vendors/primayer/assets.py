@@ -22,6 +22,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    EnvVar,
     MaterializeResult,
     multi_asset,
 )
@@ -372,3 +373,13 @@ def primayer_reports(context: AssetExecutionContext, primayer: PrimayerResource)
 
 
 primayer_assets = [primayer_groups, primayer_loggers, primayer_logger_info, primayer_logger_signals, primayer_reports]
+
+
+def resource_from_env() -> PrimayerResource:
+    """The vendor's settings, read from the environment when a run starts (secrets stay EnvVars)."""
+    return PrimayerResource(
+        base_url=EnvVar("PRIMAYER_BASE_URL"),
+        token=EnvVar("PRIMAYER_TOKEN"),
+        serials=EnvVar("PRIMAYER_SERIALS"),
+        timezone=EnvVar("PRIMAYER_TIMEZONE"),
+    )
