@@ -7,7 +7,7 @@ with issues as (
 
 final as (
     select
-        md5('bagtower:' || issue_id) as issue_key,
+        {{ vendor_key("'bagtower'", "issue_id") }} as issue_key,
         'bagtower' as vendor,
         issue_id as native_id,
         {{ device_key("'bagtower'", "device_id") }} as device_key,
