@@ -13,7 +13,7 @@ export DAGSTER_PORT ?= 3000
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install manifest run test ui lint lock bench clean
+.PHONY: install manifest run test test-fast ui lint lock bench clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ run: manifest
 
 test: manifest
 	$(PY) -m pytest
+
+# The inner loop: clients, simulators, landing and HTTP, without dbt builds or whole runs.
+test-fast: manifest
+	$(PY) -m pytest -m "not slow"
 
 ui: manifest
 	$(PY) -m pipelines.run --ui

@@ -18,6 +18,26 @@ from pipelines.simulation.server import SimulatorServer
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
+# Modules that build the warehouse with dbt or run whole pipelines: `make test-fast` leaves them out.
+SLOW_MODULES = {
+    "test_bagtower_pipeline",
+    "test_baxo_pipeline",
+    "test_bench_smoke",
+    "test_dsmr_pipeline",
+    "test_encloud_pipeline",
+    "test_isolation",
+    "test_orchestration",
+    "test_primayer_pipeline",
+    "test_run",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # dagster-dbt reads the manifest when the definitions are imported; `make test` builds it,
     # this covers a bare `pytest`.

@@ -1,0 +1,30 @@
+"""The one Definitions loads as the UI and the daemon load it, and holds what the README promises."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, Definitions
+
+from pipelines.definitions import defs
+from pipelines.extraction import extraction_assets
+from pipelines.vendors import VENDORS
+
+
+def test_definitions_load() -> None:
+    Definitions.validate_loadable(defs)
+    repository = defs.get_repository_def()
+    assert {job.name for job in repository.get_all_jobs() if not job.name.startswith("__")} == {
+        "daily_partitions_job",
+        "snapshots_job",
+        "dsmr_recent_readings_job",
+    }
+    assert {s.name for s in repository.schedule_defs} >= {"daily_partitions_job_schedule"}
+    assert {s.name for s in repository.sensor_defs} == {"late_data_rebuilds_facts"}
+
+
+def test_every_vendor_has_its_assets_resource_and_group() -> None:
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(key).group_name for a in extraction_assets for key in a.keys}
+    assert groups == set(VENDORS)
+    assert set(VENDORS) <= set(defs.resources)
+    for mart in ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records"):
+        assert graph.has(AssetKey([mart])), mart
