@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 import pytest
 
+from pipelines import landing
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import STALE_LEFTOVER_S, PartitionWriter, land_frame, recover_interrupted_swaps
 
@@ -21,6 +23,15 @@ class Reading(pa.DataFrameModel):
     class Config:
         strict = True
         coerce = True
+
+
+@pytest.fixture(autouse=True)
+def registry_restored() -> Iterator[None]:
+    """The test datasets registered here must not reach other tests' schema-only partitions."""
+    saved = dict(landing._DATASETS)
+    yield
+    landing._DATASETS.clear()
+    landing._DATASETS.update(saved)
 
 
 def read(data_dir: Path, zone: str) -> pl.DataFrame:
