@@ -72,6 +72,7 @@ class PrimayerSimulatorConfig:
     leak_date_field: str = "timestamp"  # the doc's example; "date" is its schema
     leak_ids_as_numbers: bool = True  # the doc's example; False gives strings as in its schema
     malformed: bool = False  # negative and empty bins, a bad timestamp, audio out of byte range
+    duplicate_histogram: bool = False  # the fleet's first logger serves its first histogram twice
     force_status: int | None = None  # answer every request with this status (error tests)
 
 
@@ -248,6 +249,8 @@ class PrimayerSimulator:
                     "histograms": histograms,
                 }
             )
+        if self.config.duplicate_histogram and epochs and logger.index == 0:
+            epochs[0]["histograms"].insert(1, dict(epochs[0]["histograms"][0]))
         if self.config.malformed and epochs:
             epochs[0]["histograms"][1]["bins"] = [3, -2, 5, 7]
             epochs[0]["histograms"][2]["bins"] = []
