@@ -133,10 +133,16 @@ def connect(data_dir: Path, clean_warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# BAXO's real-time values are stamped by the wall clock, so a device's last_seen_at moves between
+# two runs minutes apart: devices are compared on every other column.
+COMPARED_COLUMNS = {"fct_reading": "*", "dim_device": "* exclude (last_seen_at)"}
+
+
 def differences(con: duckdb.DuckDBPyConnection, table: str, vendor: str) -> tuple[int, int]:
     """(rows only in this warehouse, rows only in the clean one) of `vendor` in `table`, duplicates counted."""
-    ours = f"select * from main.{table} where vendor = '{vendor}'"
-    theirs = f"select * from clean.main.{table} where vendor = '{vendor}'"
+    columns = COMPARED_COLUMNS[table]
+    ours = f"select {columns} from main.{table} where vendor = '{vendor}'"
+    theirs = f"select {columns} from clean.main.{table} where vendor = '{vendor}'"
     only_ours = con.execute(f"select count(*) from ({ours} except all {theirs})").fetchone()[0]
     only_theirs = con.execute(f"select count(*) from ({theirs} except all {ours})").fetchone()[0]
     return only_ours, only_theirs
