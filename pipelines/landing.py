@@ -19,7 +19,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines.settings import data_dir
-from pipelines.validation import quarantine_frame, split_valid
+from pipelines.validation import quarantine_frame, split_valid, unique_keys
 
 # Every dataset a vendor lands, with its schema: lets dbt read a vendor that has landed nothing yet.
 _DATASETS: dict[tuple[str, str], type[pa.DataFrameModel]] = {}
@@ -100,7 +100,7 @@ class PartitionWriter:
         self.schema, self.source = schema, source
         register_dataset(vendor, dataset, schema)
         # A uniqueness check over a batch would see duplicates across pages: such schemas go page by page.
-        self.batch_rows = 0 if _checks_uniqueness(schema) else batch_rows
+        self.batch_rows = 0 if unique_keys(schema) else batch_rows
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0
         self.extracted_at = datetime.now(UTC).replace(tzinfo=None)
@@ -180,11 +180,6 @@ class PartitionWriter:
             swap_in(self._tmp[zone], self._final[zone])
         self.result.parts = self._counts["landing"]
         self.result.path = str(self._final["landing"])
-
-
-def _checks_uniqueness(schema: type[pa.DataFrameModel]) -> bool:
-    frame_schema = schema.to_schema()
-    return bool(frame_schema.unique) or any(column.unique for column in frame_schema.columns.values())
 
 
 def swap_in(tmp: Path, final: Path) -> None:

@@ -42,8 +42,52 @@ def split_by_rules(frame: pl.DataFrame, *rules: tuple[pl.Expr, str]) -> tuple[pl
     return good, as_quarantine(bad, pl.col("_reason"), leave_out=["_reason"])
 
 
+def unique_keys(schema: type[pa.DataFrameModel]) -> list[list[str]]:
+    """The column sets `schema` declares unique: each `unique=True` field, and `Config.unique`."""
+    frame_schema = schema.to_schema()
+    keys = [[name] for name, column in frame_schema.columns.items() if column.unique]
+    if frame_schema.unique:
+        unique = frame_schema.unique
+        keys.append([unique] if isinstance(unique, str) else list(unique))
+    return keys
+
+
+def split_repeats(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows with the first occurrence of every unique key, later repeats quarantined with the reason).
+
+    pandera's own uniqueness check fails every copy of a repeated key, which would hold back the
+    record itself, not only its repeats (keep one, never quarantine both copies).
+    """
+    keys = [key for key in unique_keys(schema) if all(column in frame.columns for column in key)]
+    if not keys or frame.height == 0:
+        return frame, quarantine_frame(frame.clear(), "")
+    repeats = [~pl.struct(key).is_first_distinct() for key in keys]
+    reason = pl.concat_str(
+        [
+            pl.when(repeat).then(pl.lit(f"repeats the {', '.join(key)} of an earlier row"))
+            for repeat, key in zip(repeats, keys, strict=True)
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    marked = frame.with_columns(pl.any_horizontal(repeats).alias("__repeat"), reason.alias("__reason"))
+    repeated = marked.filter(pl.col("__repeat"))
+    reason = pl.lit(f"{schema.__name__}: ") + pl.col("__reason")
+    quarantined = as_quarantine(repeated, reason, leave_out=["__repeat", "__reason"])
+    return marked.filter(~pl.col("__repeat")).drop("__repeat", "__reason"), quarantined
+
+
 def split_valid(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(valid rows coerced by `schema`, quarantined rows with `record` and `reason`)."""
+    """(valid rows coerced by `schema`, quarantined rows with `record` and `reason`).
+
+    A repeated unique key keeps its first row; only the repeats are quarantined.
+    """
+    frame, repeats = split_repeats(frame, schema)
+    valid, invalid = _split_by_schema(frame, schema)
+    return valid, invalid if repeats.height == 0 else pl.concat([repeats, invalid])
+
+
+def _split_by_schema(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
     try:
         return schema.validate(frame, lazy=True), quarantine_frame(frame.clear(), "")
     except pa.errors.SchemaErrors as exc:

@@ -25,6 +25,15 @@ class Reading(pa.DataFrameModel):
         coerce = True
 
 
+class Device(pa.DataFrameModel):
+    device_id: str = pa.Field(nullable=False, unique=True)
+    name: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
 @pytest.fixture(autouse=True)
 def registry_restored() -> Iterator[None]:
     """The test datasets registered here must not reach other tests' schema-only partitions."""
@@ -50,6 +59,22 @@ def test_rerun_replaces_partition_and_splits_quarantine(data_dir: Path) -> None:
         "Reading: value failed greater_than_or_equal_to(0)",
     ]
     assert set(quarantined["_source"]) == {"endpoint"}
+
+
+def test_a_repeated_unique_key_lands_its_first_row_and_quarantines_only_the_repeats(data_dir: Path) -> None:
+    frame = pl.DataFrame({"device_id": ["a", "b", "a", "a"], "name": ["first", "other", "second", "third"]})
+    result = land_frame("v", "d", "2026-01-01", frame, Device, "devices")
+    assert (result.landed_rows, result.quarantined_rows) == (2, 2)
+    assert read(data_dir, "landing").select("device_id", "name").sort("device_id").rows() == [
+        ("a", "first"),
+        ("b", "other"),
+    ]
+    quarantined = read(data_dir, "quarantine")
+    assert set(quarantined["reason"]) == {"Device: repeats the device_id of an earlier row"}
+    assert sorted(quarantined["record"]) == [
+        '{"device_id":"a","name":"second"}',
+        '{"device_id":"a","name":"third"}',
+    ]
 
 
 def test_crash_mid_partition_keeps_the_old_partition(data_dir: Path) -> None:

@@ -1,6 +1,20 @@
--- What extraction held back and why, for every vendor, so analysts see the gaps.
-with records as (
+-- What was held back and why, for every vendor, so analysts see the gaps: records extraction
+-- refused at landing, and rows dbt kept out of a mart because they broke its contract (the
+-- extra copies of a duplicate key; the kept copy is in the mart).
+with extraction as (
     select * from {{ ref('stg_quarantine__records') }}
+),
+
+duplicates as (
+    select * from {{ ref('int_duplicate_records_unioned') }}
+),
+
+records as (
+    select vendor, dataset, partition_date, reason, record, extracted_at, source_endpoint, 'landing' as held_back_at
+    from extraction
+    union all
+    select vendor, dataset, partition_date, reason, record, extracted_at, source_endpoint, 'warehouse' as held_back_at
+    from duplicates
 ),
 
 final as (
@@ -11,7 +25,8 @@ final as (
         reason,
         record,
         extracted_at,
-        source_endpoint
+        source_endpoint,
+        held_back_at
     from records
 )
 

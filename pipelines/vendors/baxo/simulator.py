@@ -69,8 +69,11 @@ TAG_MODELS = {
         TagModel("CPT_1", "counter", base=10_000.0, amplitude=3.0, decimals=0),
         TagModel("BATT", "drain", base=3.65, noise=0.005, decimals=3),
         TagModel("ALARM_1", "event", base=0.02, decimals=0),
+        # Not in the baxo_tag_metrics seed: an installation adds tags the pipeline does not know yet.
+        TagModel("HUMID_1", "wave", base=60.0, amplitude=15.0, noise=1.0, decimals=1),
     )
 }
+UNKNOWN_TAG = "HUMID_1"
 
 TIMEZONES = (
     "UTC",
@@ -111,6 +114,7 @@ class BaxoSimulatorConfig:
     password: str = PASSWORD
     api_enabled: bool = True
     malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
+    unknown_tag: bool = False  # the first device also logs UNKNOWN_TAG, a tag no seed maps
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     time_bounds: str = "[]"  # startTime/endTime inclusive "[" or exclusive "(" / ")": "[]", "[)", "(]", "()"
@@ -143,7 +147,7 @@ def build_fleet(config: BaxoSimulatorConfig) -> tuple[list[SimContract], list[Si
                     status=(0, 0, 2, 0, 1, 0)[i % 6],
                     timezone=TIMEZONES[i % len(TIMEZONES)],
                     contract_id=contract.id,
-                    tags=tag_sets[i % len(tag_sets)],
+                    tags=tag_sets[i % len(tag_sets)] + ((UNKNOWN_TAG,) if config.unknown_tag and i == 0 else ()),
                     interval_s=config.interval_s,
                     index=i,
                 )

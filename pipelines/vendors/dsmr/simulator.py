@@ -47,6 +47,11 @@ HORIZON = datetime(2040, 1, 1, tzinfo=UTC)
 INTERVAL_S = 10
 DEFAULT_LIMIT = 25
 POSTED_ID_BASE = 1_000_000_000
+# duplicate_timestamps: every DUPLICATE_EVERY-th reading has a twin at the same second, stored
+# later (a higher id, DUPLICATE_ID_BASE + k) with a slightly different current power.
+DUPLICATE_EVERY = 360
+DUPLICATE_ID_BASE = 500_000_000
+DUPLICATE_POWER_DELTA_W = 7
 PRICE_CENTS = {"electricity1": 21, "electricity2": 23, "gas": 95}  # per kWh / m3
 FIXED_COST_CENTS = 80
 # Django's message when a naive filter value has no single instant in the zone (DST).
@@ -112,6 +117,7 @@ class DsmrSimulatorConfig:
     decimals_as_numbers: bool = False  # list endpoints give decimals as JSON numbers, not strings
     today_unprocessed: bool = False  # consumption/today has nothing, as while the datalogger is down
     no_data_today_form: str = "string"  # "string" (v5.11) or "list": `[]`, the OpenAPI's array schema
+    duplicate_timestamps: bool = False  # hourly, two readings share a timestamp (distinct ids), as v5.11 stores
     posted: dict[str, list[dict]] = field(default_factory=dict)
 
 
@@ -363,6 +369,21 @@ class DsmrSimulator:
         rows = self.config.posted.get(model.instance.name, [])
         return pl.DataFrame(rows, schema=_POSTED_SCHEMA) if rows else pl.DataFrame(schema=_POSTED_SCHEMA)
 
+    def _twins(self, model: MeterModel, k_lo: int, k_hi: int) -> pl.DataFrame:
+        """Second readings at the timestamps of generated readings k_lo..k_hi (duplicate_timestamps)."""
+        if not self.config.duplicate_timestamps or k_hi < k_lo:
+            return pl.DataFrame(schema=_POSTED_SCHEMA)
+        first = -(-k_lo // DUPLICATE_EVERY) * DUPLICATE_EVERY
+        k = np.arange(first, k_hi + 1, DUPLICATE_EVERY, dtype=np.int64)
+        return (
+            model.readings(k)
+            .with_columns(
+                (DUPLICATE_ID_BASE + pl.col("id") - 1).alias("id"),
+                (pl.col("now_w") + DUPLICATE_POWER_DELTA_W).alias("now_w"),
+            )
+            .select(list(_POSTED_SCHEMA))
+        )
+
     def reading_page(self, model: MeterModel, params: dict[str, str]) -> tuple[int, pl.DataFrame]:
         lo, hi = model.t0, min(self.now_s(), int(HORIZON.timestamp()) - 3600)
         if params.get("timestamp__gte"):
@@ -373,7 +394,9 @@ class DsmrSimulator:
         k_lo = max(0, -(-(lo - phase) // INTERVAL_S))
         k_hi = (hi - phase) // INTERVAL_S  # inclusive
         generated = max(0, k_hi - k_lo + 1)
-        posted = self._posted(model).filter(pl.col("t").is_between(lo, hi)).sort("t", "id")
+        # Posted readings and timestamp twins page like generated ones, merged by (timestamp, id).
+        extra_rows = pl.concat([self._posted(model), self._twins(model, k_lo, k_hi)], how="vertical_relaxed")
+        posted = extra_rows.filter(pl.col("t").is_between(lo, hi)).sort("t", "id")
         count = generated + posted.height
         offset, limit = _paging(params)
         descending = params.get("ordering") == "-timestamp"  # anything else: ascending, as DRF ignores it

@@ -79,6 +79,7 @@ class PrimayerSimulatorConfig:
     # The first logger's logger/info/signal answers carry the second logger's serial (a mix-up).
     answers_for_other_serial: bool = False
     empty_form: str = "list"  # how an empty result is answered: one of EMPTY_FORMS
+    duplicate_histogram: bool = False  # the fleet's first logger serves its first histogram twice
     force_status: int | None = None  # answer every request with this status (error tests)
 
 
@@ -255,6 +256,8 @@ class PrimayerSimulator:
                     "histograms": histograms,
                 }
             )
+        if self.config.duplicate_histogram and epochs and logger.index == 0:
+            epochs[0]["histograms"].insert(1, dict(epochs[0]["histograms"][0]))
         if self.config.malformed and epochs:
             epochs[0]["histograms"][1]["bins"] = [3, -2, 5, 7]
             epochs[0]["histograms"][2]["bins"] = []

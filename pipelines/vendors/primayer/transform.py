@@ -100,8 +100,11 @@ def histogram_stats(long: pl.DataFrame) -> pl.DataFrame:
 
     Percentile bin q is the first bin whose cumulative count reaches q x total.
     """
-    keys = ["serial", "epoch_at", "histogram_at"]
-    cumulative = long.with_columns(
+    # A histogram served twice (same logger and time) must stay two histograms, not one of twice
+    # the bins: each copy's bins follow each other from bin 0, so bin 0 starts the next copy.
+    # Both copies land; dbt keeps one.
+    keys = ["serial", "epoch_at", "histogram_at", "_copy"]
+    cumulative = long.with_columns((pl.col("bin") == 0).cum_sum().over(keys[:-1]).alias("_copy")).with_columns(
         pl.col("count").cum_sum().over(keys).alias("_cum"), pl.col("count").sum().over(keys).alias("_total")
     )
 
@@ -118,9 +121,13 @@ def histogram_stats(long: pl.DataFrame) -> pl.DataFrame:
     )
     level = pl.col("p50_bin") / pl.max_horizontal(pl.col("bin_count") - 1, pl.lit(1))
     spread_share = pl.col("spread_bins") / pl.col("bin_count")
-    return stats.with_columns((pl.col("p90_bin") - pl.col("p10_bin")).alias("spread_bins")).with_columns(
-        level.alias("noise_level_share"),
-        ((level >= LEAK_MIN_LEVEL) & (spread_share <= LEAK_MAX_SPREAD)).alias("leak_likely"),
+    return (
+        stats.with_columns((pl.col("p90_bin") - pl.col("p10_bin")).alias("spread_bins"))
+        .with_columns(
+            level.alias("noise_level_share"),
+            ((level >= LEAK_MIN_LEVEL) & (spread_share <= LEAK_MAX_SPREAD)).alias("leak_likely"),
+        )
+        .drop("_copy")
     )
 
 

@@ -1,7 +1,8 @@
 -- Bagtower log values in the shape of fct_reading. Metric ids are device-defined: a raw value's
 -- metric is the log's data id; a summary value's is `<id>_<aggregate>` (`<id>_state` for a state
 -- change), so raw values and the statistics of the hour starting at the same instant never collide.
--- Units come from the metric_dictionary seed, which must list every id a device sends.
+-- Units come from the metric_dictionary seed; an id it lacks lands with unit 'unknown' and a
+-- warn test names it.
 with raw_values as (
     select
         device_id,
@@ -9,7 +10,9 @@ with raw_values as (
         measured_at,
         value,
         'device' as source,
-        partition_date
+        partition_date,
+        extracted_at,
+        source_endpoint
     from {{ ref('stg_bagtower__device_logs') }}
 ),
 
@@ -20,7 +23,9 @@ summaries as (
         measured_at,
         value,
         'aggregate' as source,
-        partition_date
+        partition_date,
+        extracted_at,
+        source_endpoint
     from {{ ref('stg_bagtower__device_log_summaries') }}
 ),
 
@@ -41,9 +46,11 @@ final as (
         readings.metric,
         readings.measured_at,
         readings.value,
-        metrics.unit,
+        coalesce(metrics.unit, 'unknown') as unit,
         readings.source,
-        readings.partition_date
+        readings.partition_date,
+        readings.extracted_at,
+        readings.source_endpoint
     from readings
     left join metrics on readings.metric = metrics.metric
 )

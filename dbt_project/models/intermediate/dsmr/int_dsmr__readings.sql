@@ -1,7 +1,9 @@
 -- DSMR readings in the shape of fct_reading: one row per meter, metric and instant.
 -- Gas moves hourly, so each gas position is kept once, at its own timestamp and UTC day.
+-- Of readings sharing a timestamp only the highest reading id is used (int_dsmr__readings_ranked).
 with readings as (
-    select * from {{ ref('stg_dsmr__readings') }}
+    select * from {{ ref('int_dsmr__readings_ranked') }}
+    where duplicate_rank = 1
 ),
 
 electricity as (
@@ -10,6 +12,8 @@ electricity as (
             instance,
             measured_at,
             partition_date,
+            extracted_at,
+            source_endpoint,
             cast(electricity_delivered_tariff1_kwh as double) as electricity_delivered_tariff1,
             cast(electricity_delivered_tariff2_kwh as double) as electricity_delivered_tariff2,
             cast(electricity_returned_tariff1_kwh as double) as electricity_returned_tariff1,
@@ -27,7 +31,7 @@ electricity as (
             cast(voltage_l3_v as double) as voltage_l3
         from readings
     )
-    on columns(* exclude (instance, measured_at, partition_date))
+    on columns(* exclude (instance, measured_at, partition_date, extracted_at, source_endpoint))
     into name metric value value
 ),
 
@@ -36,17 +40,19 @@ gas as (
         instance,
         gas_measured_at as measured_at,
         cast(gas_measured_at at time zone 'UTC' as date) as partition_date,
+        extracted_at,
+        source_endpoint,
         'gas_delivered' as metric,
         cast(gas_delivered_m3 as double) as value
     from readings
     where gas_measured_at is not null and gas_delivered_m3 is not null
-    qualify row_number() over (partition by instance, gas_measured_at order by measured_at) = 1
+    qualify row_number() over (partition by instance, gas_measured_at order by measured_at, reading_id) = 1
 ),
 
 metrics as (
-    select instance, measured_at, partition_date, metric, value from electricity
+    select instance, measured_at, partition_date, extracted_at, source_endpoint, metric, value from electricity
     union all
-    select instance, measured_at, partition_date, metric, value from gas
+    select instance, measured_at, partition_date, extracted_at, source_endpoint, metric, value from gas
 ),
 
 dictionary as (
@@ -60,9 +66,12 @@ final as (
         metrics.metric,
         metrics.measured_at,
         metrics.value,
-        dictionary.unit,
+        -- a metric the dictionary lacks still lands, with unit 'unknown' (a warn test names it)
+        coalesce(dictionary.unit, 'unknown') as unit,
         'device' as source,
-        metrics.partition_date
+        metrics.partition_date,
+        metrics.extracted_at,
+        metrics.source_endpoint
     from metrics
     left join dictionary on metrics.metric = dictionary.metric
 )

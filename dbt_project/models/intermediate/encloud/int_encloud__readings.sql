@@ -19,9 +19,12 @@ final as (
         coalesce(key_metrics.metric, replace(readings.sensor_key, '.', '_')) as metric,
         readings.measured_at,
         coalesce(readings.value, cast(link_statuses.code as double)) as value,
-        key_metrics.unit,
+        -- a tag, key or metric no seed maps still lands, with unit 'unknown' (a warn test names it)
+        coalesce(key_metrics.unit, 'unknown') as unit,
         'device' as source,
-        readings.partition_date
+        readings.partition_date,
+        readings.extracted_at,
+        readings.source_endpoint
     from readings
     left join key_metrics on readings.sensor_key = key_metrics.sensor_key
     left join link_statuses on readings.status = link_statuses.status

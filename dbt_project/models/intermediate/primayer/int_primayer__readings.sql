@@ -1,5 +1,6 @@
 -- Primayer readings in the shape of fct_reading: epoch values, signal strength and the
--- statistics of every noise histogram (at the histogram's own time).
+-- statistics of every noise histogram (at the histogram's own time), one copy of a histogram
+-- served twice (int_primayer__histogram_stats_ranked).
 with epochs as (
     select * from {{ ref('stg_primayer__logger_epochs') }}
 ),
@@ -9,12 +10,13 @@ signals as (
 ),
 
 histograms as (
-    select * from {{ ref('stg_primayer__histogram_stats') }}
+    select * from {{ ref('int_primayer__histogram_stats_ranked') }}
+    where duplicate_rank = 1
 ),
 
 epoch_values as (
     unpivot (
-        select serial, measured_at, partition_date,
+        select serial, measured_at, partition_date, extracted_at, source_endpoint,
             cast(battery_pct as double) as battery,
             cast(temperature_c as double) as temperature,
             cast(cnv as double) as cnv,
@@ -27,7 +29,7 @@ epoch_values as (
 
 histogram_values as (
     unpivot (
-        select serial, histogram_at as measured_at, partition_date,
+        select serial, histogram_at as measured_at, partition_date, extracted_at, source_endpoint,
             cast(p10_bin as double) as noise_level_p10,
             cast(p50_bin as double) as noise_level_p50,
             cast(p90_bin as double) as noise_level_p90,
@@ -42,7 +44,9 @@ histogram_values as (
 ),
 
 signal_values as (
-    select serial, measured_at, partition_date, 'signal_strength' as metric, signal_pct as value
+    select
+        serial, measured_at, partition_date, extracted_at, source_endpoint,
+        'signal_strength' as metric, signal_pct as value
     from signals
 ),
 
@@ -65,9 +69,11 @@ final as (
         all_values.metric,
         all_values.measured_at,
         all_values.value,
-        metrics.unit,
+        coalesce(metrics.unit, 'unknown') as unit,
         'device' as source,
-        all_values.partition_date
+        all_values.partition_date,
+        all_values.extracted_at,
+        all_values.source_endpoint
     from all_values
     left join metrics on all_values.metric = metrics.metric
     where all_values.value is not null

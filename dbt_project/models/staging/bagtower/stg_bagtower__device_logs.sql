@@ -9,7 +9,9 @@ renamed as (
         display,
         cast(measured_at as timestamptz) as measured_at,
         value,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 

@@ -10,7 +10,9 @@ renamed as (
         value_raw,
         cast(measured_at as timestamptz) as measured_at,
         source_name as source,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 

@@ -24,7 +24,9 @@ renamed as (
         phase_voltage_l3 as voltage_l3_v,
         cast(gas_measured_at as timestamptz) as gas_measured_at,
         gas_delivered as gas_delivered_m3,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 

@@ -11,7 +11,9 @@ renamed as (
         status,
         value_raw,
         cast(measured_at as timestamptz) as measured_at,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 

@@ -16,7 +16,9 @@ renamed as (
         spread_bins,
         noise_level_share,
         leak_likely,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 

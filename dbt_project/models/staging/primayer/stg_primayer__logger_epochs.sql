@@ -15,7 +15,9 @@ renamed as (
         latitude,
         longitude,
         histogram_count,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 

@@ -10,7 +10,9 @@ renamed as (
         network_type,
         signal_raw,
         signal_pct,
-        cast("date" as date) as partition_date
+        cast("date" as date) as partition_date,
+        cast(_extracted_at as timestamptz) as extracted_at,
+        _source as source_endpoint
     from source
 )
 
