@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import yaml
 from dagster import AssetKey, Definitions
 
 from pipelines.definitions import defs
 from pipelines.extraction import extraction_assets
+from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.vendors import VENDORS
 
 
@@ -28,3 +30,8 @@ def test_every_vendor_has_its_assets_resource_and_group() -> None:
     assert set(VENDORS) <= set(defs.resources)
     for mart in ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records"):
         assert graph.has(AssetKey([mart])), mart
+
+
+def test_dbt_unions_read_the_same_vendors() -> None:
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["vars"]["vendors"] == list(VENDORS)

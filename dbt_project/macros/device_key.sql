@@ -1,8 +1,4 @@
-{#- The key of anything a vendor identifies (a device, an issue): md5 of vendor || ':' || native_id. -#}
-{% macro vendor_key(vendor, native_id) -%}
-    md5({{ vendor }} || ':' || {{ native_id }})
-{%- endmacro %}
-
+{#- A device's key in every mart (`vendor_key` of the vendor and the device's own id). -#}
 {% macro device_key(vendor, native_id) -%}
     {{ vendor_key(vendor, native_id) }}
 {%- endmacro %}

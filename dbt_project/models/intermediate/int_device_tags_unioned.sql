@@ -1,8 +1,2 @@
--- Device tags of the vendors that have them; each such vendor adds its int_<vendor>__device_tags.
-{% set vendor_models = ['int_bagtower__device_tags'] %}
-
-{% for model in vendor_models %}
-select vendor, native_id, tags
-from {{ ref(model) }}
-{% if not loop.last %}union all{% endif %}
-{% endfor %}
+-- Device tags of the vendors that tag devices (their int_<vendor>__device_tags).
+{{ union_vendor_models('device_tags', ['vendor', 'native_id', 'tags'], vendors=['bagtower']) }}

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_partition_window('partition_date') }}{% endif %}"
-    )
-}}
+{{ partition_incremental() }}
 -- Energy per meter and period: DSMR-reader's hour and day statistics in one shape.
 -- A day is the meter's local day (23 or 25 hours on DST days): it starts at local midnight.
 -- Incremental by partition like fct_reading: a run replaces exactly the days of its window.

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_partition_window('partition_date') }}{% endif %}"
-    )
-}}
+{{ partition_incremental() }}
 -- Incremental by partition: a run replaces exactly the days between vars min_date and
 -- max_date (deleting them first), so re-running a day never duplicates and an emptied day empties.
 -- Of rows sharing a key only the one int_readings_ranked ranks first lands; the others are
