@@ -58,6 +58,13 @@ def instance(tmp_path: Path) -> Iterator[DagsterInstance]:
         yield inst
 
 
+@pytest.fixture
+def devices_and_views(simulated_vendors, instance: DagsterInstance) -> None:
+    """What the snapshot job leaves before a day's run: every device list, the dbt views and dimensions."""
+    assert materialize(snapshot_extraction_assets, resources=resources(), instance=instance).success
+    assert materialize([dbt_models], resources=resources(), instance=instance).success
+
+
 def _step_upstreams(job_name: str, step: str) -> set[str]:
     job = defs.resolve_job_def(job_name)
     structure = job.graph.dependency_structure
@@ -83,11 +90,8 @@ def _fact_parents() -> set[AssetKey]:
 
 
 def test_a_daily_job_run_starts_the_facts_after_the_last_extraction_step(
-    simulated_vendors, data_dir: Path, instance: DagsterInstance
+    devices_and_views, data_dir: Path, instance: DagsterInstance
 ) -> None:
-    res = resources()
-    assert materialize(snapshot_extraction_assets, resources=res, instance=instance).success
-    assert materialize([dbt_models], resources=res, instance=instance).success
     job = defs.resolve_job_def("daily_partitions_job")
     result = job.execute_in_process(partition_key=DAYS[-1], instance=instance)
     assert result.success
@@ -116,11 +120,8 @@ def _step_times(instance: DagsterInstance, run_ids: list[str], event_type: Dagst
 
 
 def test_a_ui_asset_backfill_builds_the_facts_once_after_extraction(
-    simulated_vendors, data_dir: Path, instance: DagsterInstance
+    devices_and_views, data_dir: Path, instance: DagsterInstance
 ) -> None:
-    res = resources()
-    assert materialize(snapshot_extraction_assets, resources=res, instance=instance).success
-    assert materialize([dbt_models], resources=res, instance=instance).success
     selection = [baxo_device_historics.key, FCT_READING]
     target = ModuleTarget(
         module_name="pipelines.definitions", attribute=None, working_directory=None, location_name="pipelines"
