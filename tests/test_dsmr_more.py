@@ -3,6 +3,7 @@ peaks, compacted consumption, price contracts, meter statistics and monitoring."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import polars as pl
+import polars.selectors as cs
 import pytest
 
-from pipelines.http import RetryPolicy
+from pipelines.http import RetryPolicy, VendorDataError
 from pipelines.vendors.dsmr.assets import (
     datalogger_health,
     land_electricity_consumption,
@@ -146,3 +148,30 @@ def test_monitoring_warns_for_an_unhealthy_instance(start_simulator) -> None:
     broken = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW, failing_endpoints=("application/monitoring",)))
     check = datalogger_health(clients(broken))
     assert not check.passed and check.metadata["unhealthy_instances"].value == ["cabin", "flat", "home"]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"timestamp_form": "utc_z"},
+        {"timestamp_form": "utc_offset", "fractional_seconds": True},
+        {"decimals_as_numbers": True},
+    ],
+)
+def test_every_open_form_lands_the_same_peaks_and_consumption(start_simulator, data_dir: Path, form: dict) -> None:
+    plain = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW))
+    variant = start_simulator("dsmr", DsmrSimulatorConfig(now=NOW, **form))
+    expected = {}
+    for land, dataset in ((land_quarter_hour_peaks, "quarter_hour_peaks"), (land_gas_consumption, "gas_consumption")):
+        land(clients(plain), DAY)
+        expected[dataset] = rows_of(landed(data_dir, dataset, DAY)).drop(cs.ends_with("_raw"))
+    for land, dataset in ((land_quarter_hour_peaks, "quarter_hour_peaks"), (land_gas_consumption, "gas_consumption")):
+        land(clients(variant), DAY)
+        assert rows_of(landed(data_dir, dataset, DAY)).drop(cs.ends_with("_raw")).equals(expected[dataset])
+
+
+def test_a_zone_set_wrong_fails_the_peaks_before_anything_lands(server, data_dir: Path) -> None:
+    wrong = replace(CABIN, timezone="Europe/Amsterdam")
+    with pytest.raises(VendorDataError, match="timezone"):
+        land_quarter_hour_peaks([make_client(server, wrong)], DAY)
+    assert not (data_dir / "landing/dsmr/quarter_hour_peaks" / f"date={DAY}").exists()
