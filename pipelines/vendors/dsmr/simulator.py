@@ -22,6 +22,11 @@ DSMR-reader does from the readings: an hour's electricity is its last reading mi
 so the 10-s step across each hour boundary is in no hour and the hours add up to less than the
 day (first to last reading of the day); gas moves hourly, so its hours add up. The clock
 (`now`) can be pinned so tests can let new readings "arrive".
+
+Derived from the same model: quarter-hour peaks (one per finished quarter: its first and last
+reading, 4 x the kWh between them), electricity consumption compacted per minute (the minute's
+last reading), gas consumption per hourly position, a fixed contract history that prices the
+day statistics, meter statistics and the monitoring issues (`unhealthy_instances`).
 """
 
 from __future__ import annotations
