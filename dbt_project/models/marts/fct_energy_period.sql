@@ -2,6 +2,8 @@
 -- Energy per meter and period: DSMR-reader's hour and day statistics in one shape.
 -- A day is the meter's local day (23 or 25 hours on DST days): it starts at local midnight.
 -- Incremental by partition like fct_reading: a run replaces exactly the days of its window.
+-- The prices of the contract that applies on the period's local date explain its costs; a
+-- re-run of a day picks up contracts entered since.
 -- depends_on: {{ ref('dim_device') }}
 with meters as (
     select * from {{ ref('stg_dsmr__meters') }}
@@ -61,7 +63,7 @@ periods as (
     select * from days
 ),
 
-final as (
+energy as (
     select
         {{ device_key("'dsmr'", "periods.instance") }} as device_key,
         'dsmr' as vendor,
@@ -88,6 +90,27 @@ final as (
     from periods
     left join meters on periods.instance = meters.instance
     where {{ in_partition_window('periods.partition_date') }}
+),
+
+prices as (
+    select * from {{ ref('dim_energy_price') }}
+),
+
+final as (
+    select
+        energy.*,
+        prices.electricity_tariff1_price,
+        prices.electricity_tariff2_price,
+        prices.electricity_returned_tariff1_price,
+        prices.electricity_returned_tariff2_price,
+        prices.gas_price,
+        prices.fixed_daily_cost
+    from energy
+    left join prices
+        on
+            energy.device_key = prices.device_key
+            and energy.local_date >= prices.valid_from
+            and energy.local_date < prices.valid_to
 )
 
 select * from final

@@ -1,15 +1,28 @@
-"""Dagster assets for DSMR-reader: readings, hour and day statistics per UTC day for every
-configured instance; meters and today's consumption as snapshots; and a cursor-based
-`readings_recent` for the schedule that lands only readings after the last landed one."""
+"""Dagster assets for DSMR-reader: readings, hour and day statistics, quarter-hour peaks and
+compacted electricity/gas consumption per day for every configured instance; meters, today's
+consumption, price contracts and meter statistics as snapshots; a cursor-based `readings_recent`
+for the schedule that lands only readings after the last landed one; and a check on the meters
+that warns while an instance's own monitoring reports issues (a stalled datalogger)."""
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, EnvVar, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    EnvVar,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from pipelines.cursors import read_cursor, write_cursor
+from pipelines.http import VendorConfigError, VendorDataError, VendorRequestError
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, partition_dir, register_dataset
 from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window, today_utc
@@ -17,7 +30,12 @@ from pipelines.resources import VendorResource
 from pipelines.vendors.dsmr.client import (
     CONSUMPTION_TODAY,
     DAY_STATISTICS,
+    ELECTRICITY_CONSUMPTION,
+    ENERGY_SUPPLIER_PRICES,
+    GAS_CONSUMPTION,
     HOUR_STATISTICS,
+    METER_STATISTICS,
+    QUARTER_HOUR_PEAKS,
     READINGS,
     VENDOR,
     DsmrClient,
@@ -26,8 +44,13 @@ from pipelines.vendors.dsmr.client import (
 from pipelines.vendors.dsmr.schemas import (
     DsmrConsumptionToday,
     DsmrDayStatistic,
+    DsmrElectricityConsumption,
+    DsmrEnergySupplierPrice,
+    DsmrGasConsumption,
     DsmrHourStatistic,
     DsmrMeter,
+    DsmrMeterStatistics,
+    DsmrQuarterHourPeak,
     DsmrReading,
 )
 
@@ -38,9 +61,15 @@ for _dataset, _schema in {
     "readings": DsmrReading,
     "hour_statistics": DsmrHourStatistic,
     "day_statistics": DsmrDayStatistic,
+    "quarter_hour_peaks": DsmrQuarterHourPeak,
+    "electricity_consumption": DsmrElectricityConsumption,
+    "gas_consumption": DsmrGasConsumption,
+    "energy_supplier_prices": DsmrEnergySupplierPrice,
+    "meter_statistics": DsmrMeterStatistics,
 }.items():
     register_dataset(VENDOR, _dataset, _schema)
 log = logging.getLogger(__name__)
+DATALOGGER_CHECK = "datalogger_healthy"
 
 
 class DsmrResource(VendorResource):
@@ -57,13 +86,20 @@ class DsmrResource(VendorResource):
         ]
 
 
-def _spec(dataset: str) -> dict:
+def _spec(dataset: str, *extra_checks: str) -> dict:
     key = AssetKey([VENDOR, dataset])
+    descriptions = {
+        DATALOGGER_CHECK: "No instance reports monitoring issues (DSMR-reader's Status page): a stalled "
+        "datalogger warns here before its readings go missing."
+    }
     return {
         "key": key,
         "group_name": GROUP,
         "kinds": {"python", "parquet"},
-        "check_specs": [quarantine_check_spec(key)],
+        "check_specs": [
+            quarantine_check_spec(key),
+            *[AssetCheckSpec(name, asset=key, description=descriptions[name]) for name in extra_checks],
+        ],
     }
 
 
@@ -135,6 +171,94 @@ def land_consumption_today(clients: Sequence[DsmrClient]) -> LandingResult:
             frames.append(client.consumption_today())
     frame = pl.concat(frames, how="vertical_relaxed") if frames else DsmrConsumptionToday.empty()
     return land_frame(VENDOR, "consumption_today", today_utc(), frame, DsmrConsumptionToday, CONSUMPTION_TODAY)
+
+
+def _land_timed(
+    clients: Sequence[DsmrClient],
+    partition_key: str,
+    dataset: str,
+    schema: type[DsmrQuarterHourPeak] | type[DsmrElectricityConsumption] | type[DsmrGasConsumption],
+    source: str,
+    pages_of: Callable[[DsmrClient, datetime, datetime], Iterator[pl.DataFrame]],
+) -> LandingResult:
+    """Every instance's records of one UTC day (filtered as UTC instants, like the readings)."""
+    start, end = day_window(partition_key)
+    with PartitionWriter(VENDOR, dataset, partition_key, schema, source) as writer:
+        for client in clients:
+            with client:
+                for page in pages_of(client, start, end):
+                    writer.write(page)
+    return writer.result
+
+
+def land_quarter_hour_peaks(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
+    return _land_timed(
+        clients,
+        partition_key,
+        "quarter_hour_peaks",
+        DsmrQuarterHourPeak,
+        QUARTER_HOUR_PEAKS,
+        DsmrClient.quarter_hour_peaks,
+    )
+
+
+def land_electricity_consumption(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
+    return _land_timed(
+        clients,
+        partition_key,
+        "electricity_consumption",
+        DsmrElectricityConsumption,
+        ELECTRICITY_CONSUMPTION,
+        DsmrClient.electricity_consumption,
+    )
+
+
+def land_gas_consumption(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
+    return _land_timed(
+        clients, partition_key, "gas_consumption", DsmrGasConsumption, GAS_CONSUMPTION, DsmrClient.gas_consumption
+    )
+
+
+def land_energy_supplier_prices(clients: Sequence[DsmrClient]) -> LandingResult:
+    frames = []
+    for client in clients:
+        with client:
+            frames.append(client.energy_supplier_prices())
+    frame = pl.concat(frames, how="vertical_relaxed") if frames else DsmrEnergySupplierPrice.empty()
+    return land_frame(
+        VENDOR, "energy_supplier_prices", today_utc(), frame, DsmrEnergySupplierPrice, ENERGY_SUPPLIER_PRICES
+    )
+
+
+def land_meter_statistics(clients: Sequence[DsmrClient]) -> LandingResult:
+    frames = []
+    for client in clients:
+        with client:
+            frames.append(client.meter_statistics())
+    frame = pl.concat(frames, how="vertical_relaxed") if frames else DsmrMeterStatistics.empty()
+    return land_frame(VENDOR, "meter_statistics", today_utc(), frame, DsmrMeterStatistics, METER_STATISTICS)
+
+
+def datalogger_health(clients: Sequence[DsmrClient]) -> AssetCheckResult:
+    """Warn while any instance's monitoring lists issues, or cannot be read.
+
+    A monitoring endpoint that fails counts as an issue of that instance, not as a failure of
+    the meters asset: the readings downstream of it must still land.
+    """
+    issues: dict[str, list[dict]] = {}
+    for client in clients:
+        with client:
+            try:
+                issues[client.instance.name] = client.monitoring_issues()
+            except (VendorRequestError, VendorDataError, VendorConfigError) as exc:
+                issues[client.instance.name] = [{"source": "pipeline", "description": f"monitoring unreadable: {exc}"}]
+    unhealthy = sorted(name for name, found in issues.items() if found)
+    return AssetCheckResult(
+        check_name=DATALOGGER_CHECK,
+        passed=not unhealthy,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"unhealthy_instances": MetadataValue.json(unhealthy), "issues": MetadataValue.json(issues)},
+    )
 
 
 def _cursor_stream(instance: str) -> str:
@@ -212,10 +336,13 @@ def _merge_into_partition(partition_key: str, new: pl.DataFrame) -> tuple[Landin
 
 
 # -- assets -----------------------------------------------------------------------------------
-@asset(**_spec("meters"))
+@asset(**_spec("meters", DATALOGGER_CHECK))
 def dsmr_meters(dsmr: DsmrResource) -> MaterializeResult:
-    """Configured instances with their zone and newest reading (snapshot)."""
-    return materialize_result([land_meters(dsmr.clients())])
+    """Configured instances with their zone and newest reading (snapshot), checked against
+    each instance's own monitoring."""
+    landed = materialize_result([land_meters(dsmr.clients())])
+    health = datalogger_health(dsmr.clients())
+    return MaterializeResult(metadata=landed.metadata, check_results=[*(landed.check_results or []), health])
 
 
 @asset(**_spec("consumption_today"), deps=[dsmr_meters])
@@ -242,6 +369,37 @@ def dsmr_day_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> M
     return materialize_result(land_days(context, lambda day: [land_day_statistics(dsmr.clients(), day)]))
 
 
+@asset(**_spec("quarter_hour_peaks"), **DAILY, deps=[dsmr_meters])
+def dsmr_quarter_hour_peaks(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Every instance's quarter-hour average power (kW) of the quarters starting in each UTC day."""
+    return materialize_result(land_days(context, lambda day: [land_quarter_hour_peaks(dsmr.clients(), day)]))
+
+
+@asset(**_spec("electricity_consumption"), **DAILY, deps=[dsmr_meters])
+def dsmr_electricity_consumption(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Every instance's compacted electricity records (one a minute) of each UTC day."""
+    return materialize_result(land_days(context, lambda day: [land_electricity_consumption(dsmr.clients(), day)]))
+
+
+@asset(**_spec("gas_consumption"), **DAILY, deps=[dsmr_meters])
+def dsmr_gas_consumption(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
+    """Every instance's gas positions (one an hour) of each UTC day."""
+    return materialize_result(land_days(context, lambda day: [land_gas_consumption(dsmr.clients(), day)]))
+
+
+@asset(**_spec("energy_supplier_prices"), deps=[dsmr_meters])
+def dsmr_energy_supplier_prices(dsmr: DsmrResource) -> MaterializeResult:
+    """Every instance's price contracts with their validity dates (snapshot)."""
+    return materialize_result([land_energy_supplier_prices(dsmr.clients())])
+
+
+@asset(**_spec("meter_statistics"), deps=[dsmr_meters])
+def dsmr_meter_statistics(dsmr: DsmrResource) -> MaterializeResult:
+    """Every instance's datalogger counters: power failures, voltage sags/swells, rejected
+    telegrams (snapshot)."""
+    return materialize_result([land_meter_statistics(dsmr.clients())])
+
+
 @asset(
     key=AssetKey([VENDOR, "readings_recent"]),
     group_name=GROUP,
@@ -261,6 +419,11 @@ dsmr_assets = [
     dsmr_readings,
     dsmr_hour_statistics,
     dsmr_day_statistics,
+    dsmr_quarter_hour_peaks,
+    dsmr_electricity_consumption,
+    dsmr_gas_consumption,
+    dsmr_energy_supplier_prices,
+    dsmr_meter_statistics,
     dsmr_readings_recent,
 ]
 

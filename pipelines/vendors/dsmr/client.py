@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +31,12 @@ READINGS = "api/v2/datalogger/dsmrreading"
 HOUR_STATISTICS = "api/v2/statistics/hour"
 DAY_STATISTICS = "api/v2/statistics/day"
 CONSUMPTION_TODAY = "api/v2/consumption/today"
+QUARTER_HOUR_PEAKS = "api/v2/consumption/quarter-hour-peak-electricity"
+ELECTRICITY_CONSUMPTION = "api/v2/consumption/electricity"
+GAS_CONSUMPTION = "api/v2/consumption/gas"
+ENERGY_SUPPLIER_PRICES = "api/v2/consumption/energy-supplier-prices"
+METER_STATISTICS = "api/v2/datalogger/meter-statistics"
+MONITORING = "api/v2/application/monitoring"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"  # DSMR-reader's own default TIME_ZONE
 # Hour statistics are asked for this much beyond the local day on each side, then kept exactly
 # by local date: a midnight that a DST change moves or skips still falls inside.
@@ -288,6 +294,71 @@ class DsmrClient:
             return transform.consumption_today_frame(None, self.instance.name)
         endpoint = f"{self.instance.name} {CONSUMPTION_TODAY}"
         raise VendorDataError(VENDOR, endpoint, f"expected an object or a message, got {type(body).__name__}")
+
+    def _timed_pages(
+        self,
+        path: str,
+        field: str,
+        frame_of: Callable[[list[dict], str], pl.DataFrame],
+        start: datetime,
+        end: datetime,
+    ) -> Iterator[pl.DataFrame]:
+        """Records with start <= `field` < end of a list endpoint filtered on `field`.
+
+        Bounds go out as UTC instants like the readings' (inclusive on both sides, so the upper
+        one is cut here); the answer's offsets must match the configured zone. These endpoints
+        hold a few thousand records a day at most, so plain offset paging suffices.
+        """
+        params: dict[str, str | int] = {
+            "ordering": field,
+            f"{field}__gte": utc_filter(start),
+            f"{field}__lte": utc_filter(end),
+        }
+        for results in self.offset_pages(path, params):
+            page = frame_of(results, self.instance.name)
+            self.check_zone(page, field, f"{field}_raw", path)
+            # An unreadable instant belongs where the record before it does (ordered by it).
+            placed = pl.col(field).fill_null(strategy="forward").fill_null(pl.lit(start))
+            yield page.filter((placed >= pl.lit(start)) & (placed < pl.lit(end)))
+
+    def quarter_hour_peaks(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
+        """Quarter-hour average power (kW) of the quarters that start in [start, end)."""
+        yield from self._timed_pages(
+            QUARTER_HOUR_PEAKS, "read_at_start", transform.quarter_hour_peaks_frame, start, end
+        )
+
+    def electricity_consumption(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
+        """Compacted electricity records (one per minute by default) read in [start, end)."""
+        yield from self._timed_pages(
+            ELECTRICITY_CONSUMPTION, "read_at", transform.electricity_consumption_frame, start, end
+        )
+
+    def gas_consumption(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
+        """Gas positions (one per meter update, hourly) read in [start, end)."""
+        yield from self._timed_pages(GAS_CONSUMPTION, "read_at", transform.gas_consumption_frame, start, end)
+
+    def energy_supplier_prices(self) -> pl.DataFrame:
+        """Every price contract entered on the instance (a handful: all pages at once)."""
+        pages = [
+            transform.energy_supplier_prices_frame(results, self.instance.name)
+            for results in self.offset_pages(ENERGY_SUPPLIER_PRICES, {"ordering": "start"})
+        ]
+        return pl.concat(pages, how="vertical_relaxed")
+
+    def meter_statistics(self) -> pl.DataFrame:
+        """The datalogger's meter statistics (one object, not a list) as one row."""
+        body = self.get(METER_STATISTICS)
+        frame = transform.meter_statistics_frame(body, self.instance.name)
+        self.check_zone(frame, "measured_at", "timestamp_raw", METER_STATISTICS)
+        return frame
+
+    def monitoring_issues(self) -> list[dict]:
+        """The issues DSMR-reader's Status page shows (`[]` while healthy)."""
+        body = self.get_json(MONITORING)
+        if not isinstance(body, list):
+            endpoint = f"{self.instance.name} {MONITORING}"
+            raise VendorDataError(VENDOR, endpoint, f"expected a list of issues, got {type(body).__name__}")
+        return [issue if isinstance(issue, dict) else {"description": str(issue)} for issue in body]
 
     def latest_reading(self) -> tuple[int, datetime | None]:
         """(number of readings stored, timestamp of the newest) from one tiny request."""

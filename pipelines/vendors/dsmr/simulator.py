@@ -22,6 +22,11 @@ DSMR-reader does from the readings: an hour's electricity is its last reading mi
 so the 10-s step across each hour boundary is in no hour and the hours add up to less than the
 day (first to last reading of the day); gas moves hourly, so its hours add up. The clock
 (`now`) can be pinned so tests can let new readings "arrive".
+
+Derived from the same model: quarter-hour peaks (one per finished quarter: its first and last
+reading, 4 x the kWh between them), electricity consumption compacted per minute (the minute's
+last reading), gas consumption per hourly position, a fixed contract history that prices the
+day statistics, meter statistics and the monitoring issues (`unhealthy_instances`).
 """
 
 from __future__ import annotations
@@ -52,8 +57,36 @@ POSTED_ID_BASE = 1_000_000_000
 DUPLICATE_EVERY = 360
 DUPLICATE_ID_BASE = 500_000_000
 DUPLICATE_POWER_DELTA_W = 7
-PRICE_CENTS = {"electricity1": 21, "electricity2": 23, "gas": 95}  # per kWh / m3
+PRICE_CENTS = {"electricity1": 21, "electricity2": 23, "gas": 95}  # per kWh / m3, the current contract
 FIXED_COST_CENTS = 80
+QUARTER_S = 900
+
+
+@dataclass(frozen=True)
+class EnergyContract:
+    """An energy supplier contract as entered in DSMR-reader's admin; `end` is inclusive (the
+    docs' "active today" sample is `start__lte=today&end__gte=today`), far future when open."""
+
+    id: int
+    start: date
+    end: date
+    description: str
+    cents: dict[str, int]  # electricity1, electricity2, gas: per kWh / m3
+    fixed_daily_cents: int
+
+
+# Every instance has the same contract history: day costs follow the contract of their day.
+CONTRACTS = (
+    EnergyContract(
+        1,
+        date(2020, 1, 1),
+        date(2025, 12, 31),
+        "Fixed 2020-2025",
+        {"electricity1": 19, "electricity2": 22, "gas": 80},
+        70,
+    ),
+    EnergyContract(2, date(2026, 1, 1), date(2099, 12, 31), "Variable from 2026", PRICE_CENTS, FIXED_COST_CENTS),
+)
 # Django's message when a naive filter value has no single instant in the zone (DST).
 WALL_TIME_ERROR = "{wall} couldn't be interpreted in time zone {zone}; it may be ambiguous or it may not exist."
 DATETIME_FORMAT_ERROR = (
@@ -118,6 +151,8 @@ class DsmrSimulatorConfig:
     today_unprocessed: bool = False  # consumption/today has nothing, as while the datalogger is down
     no_data_today_form: str = "string"  # "string" (v5.11) or "list": `[]`, the OpenAPI's array schema
     duplicate_timestamps: bool = False  # hourly, two readings share a timestamp (distinct ids), as v5.11 stores
+    unhealthy_instances: tuple[str, ...] = ()  # application/monitoring reports their datalogger stalled
+    failing_endpoints: tuple[str, ...] = ()  # paths after api/v2/ that always answer 500 (isolation tests)
     posted: dict[str, list[dict]] = field(default_factory=dict)
 
 
@@ -147,6 +182,25 @@ def _iso_local(epoch_s: pl.Expr, zone: str, form: str = "local", fractional: boo
     seconds = "%S%.6f" if fractional else "%S"
     text = shown.dt.strftime(f"%Y-%m-%dT%H:%M:{seconds}%:z")
     return text if form == "utc_offset" else text.str.replace(r"\+00:00$", "Z")
+
+
+def contract_frame() -> pl.DataFrame:
+    """The contracts with their prices in cents, for pricing days."""
+    return pl.DataFrame(
+        {
+            "start": [c.start for c in CONTRACTS],
+            "price_e1": [c.cents["electricity1"] for c in CONTRACTS],
+            "price_e2": [c.cents["electricity2"] for c in CONTRACTS],
+            "price_gas": [c.cents["gas"] for c in CONTRACTS],
+            "fixed": [c.fixed_daily_cents for c in CONTRACTS],
+        },
+        schema_overrides={"price_e1": pl.Int64, "price_e2": pl.Int64, "price_gas": pl.Int64, "fixed": pl.Int64},
+    )
+
+
+def _micro_price(cents: int) -> str:
+    """A price per kWh or m3 in cents as the API writes it: euros with six decimals."""
+    return f"{Decimal(cents) / 100:.6f}"
 
 
 class MeterModel:
@@ -300,16 +354,22 @@ class MeterModel:
         days = days.with_columns(
             *[pl.Series(k, self.positions(last, k) - self.positions(first, k)) for k in keys],
             *[pl.Series(f"start_{k}", self.positions(first, k)) for k in keys],
-        ).with_columns(
-            ((pl.col("d1") * PRICE_CENTS["electricity1"] + 500) // 1000).alias("c1"),
-            ((pl.col("d2") * PRICE_CENTS["electricity2"] + 500) // 1000).alias("c2"),
-            ((pl.col("gas") * PRICE_CENTS["gas"] + 500) // 1000).alias("cg"),
+        )
+        # Each day is priced by the contract it falls in (contracts are contiguous from INSTALLED).
+        days = (
+            days.sort("local_date")
+            .join_asof(contract_frame(), left_on="local_date", right_on="start", strategy="backward")
+            .with_columns(
+                ((pl.col("d1") * pl.col("price_e1") + 500) // 1000).alias("c1"),
+                ((pl.col("d2") * pl.col("price_e2") + 500) // 1000).alias("c2"),
+                ((pl.col("gas") * pl.col("price_gas") + 500) // 1000).alias("cg"),
+            )
         )
         doy = days["local_date"].dt.ordinal_day().to_numpy()
         avg = np.round(100 - 80 * np.cos(2 * math.pi * (doy - 20) / 365.25)).astype(np.int64)
         spread = (doy * 7919 % 50) + 20
         return days.with_columns(
-            (pl.col("c1") + pl.col("c2") + pl.col("cg") + FIXED_COST_CENTS).alias("total"),
+            (pl.col("c1") + pl.col("c2") + pl.col("cg") + pl.col("fixed")).alias("total"),
             pl.Series("avg_temp", avg),
             pl.Series("low_temp", avg - spread // 2),
             pl.Series("high_temp", avg + spread - spread // 2),
@@ -538,7 +598,7 @@ class DsmrSimulator:
                 _deci(pl.col("low_temp")).alias("lowest_temperature"),
                 _deci(pl.col("high_temp")).alias("highest_temperature"),
                 _deci(pl.col("avg_temp")).alias("average_temperature"),
-                _centi(pl.lit(FIXED_COST_CENTS, pl.Int64)).alias("fixed_cost"),
+                _centi(pl.col("fixed")).alias("fixed_cost"),
                 self.stamp(model, pl.col("first_t")).alias("electricity_reading_timestamp"),
                 _milli(pl.col("start_d1")).alias("electricity1_reading"),
                 _milli(pl.col("start_d2")).alias("electricity2_reading"),
@@ -554,6 +614,179 @@ class DsmrSimulator:
         now, delay = self.now_s(), 3600 * self.config.stats_delay_h
         return [d for d in dates.unique().to_list() if model.midnight_after(d) + delay <= now]
 
+    # -- consumption, contracts, meter statistics, monitoring --------------------------------------
+    def _instant_window(self, model: MeterModel, params: dict[str, str], name: str) -> tuple[int, int]:
+        """[lo, hi] epoch seconds from `<name>__gte`/`__lte` (as the readings' filters read them),
+        never beyond the clock."""
+        lo, hi = model.t0, min(self.now_s(), int(HORIZON.timestamp()) - 2 * 3600)
+        if params.get(f"{name}__gte"):
+            lo = max(lo, model.filter_to_epoch(params[f"{name}__gte"], f"{name}__gte"))
+        if params.get(f"{name}__lte"):
+            hi = min(hi, model.filter_to_epoch(params[f"{name}__lte"], f"{name}__lte", upper=True))
+        return lo, hi
+
+    def quarter_hour_peaks(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
+        """One record per finished quarter hour, as DSMR-reader keeps them: the first and last
+        reading inside it and 4 x the kWh delivered between those two readings (kW).
+
+        Quarter hours start on :00/:15/:30/:45 in every zone (offsets are whole quarters)."""
+        lo, hi = self._instant_window(model, params, "read_at_start")
+        phase = model.t0 + model.instance.phase_s
+        first_quarter = max(0, (lo - phase) // QUARTER_S)
+        last_quarter = max(-1, (min(hi, self.now_s() - QUARTER_S) - model.t0) // QUARTER_S)
+        starts = model.t0 + QUARTER_S * np.arange(first_quarter, last_quarter + 1, dtype=np.int64)
+        first = model.first_reading_at(starts)
+        last = model.first_reading_at(starts + QUARTER_S) - INTERVAL_S
+        delivered = sum(model.positions(last, k) - model.positions(first, k) for k in ("d1", "d2"))
+        quarters = pl.DataFrame(
+            {
+                "id": (starts - model.t0) // QUARTER_S + 1,
+                "first_t": first,
+                "last_t": last,
+                "average": np.asarray(delivered, dtype=np.int64) * 4,
+            },
+            schema={"id": pl.Int64, "first_t": pl.Int64, "last_t": pl.Int64, "average": pl.Int64},
+        ).filter(pl.col("first_t").is_between(lo, hi) & (pl.col("last_t") + INTERVAL_S <= self.now_s()))
+        for param, op in (("average_delivered__gte", "ge"), ("average_delivered__lte", "le")):
+            if params.get(param):
+                try:
+                    bound = int(Decimal(params[param]) * 1000)
+                except InvalidOperation:
+                    raise ApiError(400, {param: ["Enter a number."]}) from None
+                quarters = quarters.filter(getattr(pl.col("average"), op)(bound))
+        ordering = params.get("ordering", "")
+        by = "average" if ordering.lstrip("-") == "average_delivered" else "first_t"
+        quarters = quarters.sort(by, "id", descending=ordering.startswith("-"))
+        return self.numbers(
+            quarters.select(
+                "id",
+                self.stamp(model, pl.col("first_t")).alias("read_at_start"),
+                self.stamp(model, pl.col("last_t")).alias("read_at_end"),
+                _milli(pl.col("average")).alias("average_delivered"),
+            )
+        )
+
+    def electricity_consumption(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
+        """Readings compacted per minute (DSMR-reader's default grouping): one record at each
+        finished minute's start with the positions and powers of its last reading."""
+        lo, hi = self._instant_window(model, params, "read_at")
+        first_minute = max(0, -(-(lo - model.t0) // 60))
+        last_minute = (min(hi, self.now_s() - 60) - model.t0) // 60
+        minutes = model.t0 + 60 * np.arange(first_minute, max(first_minute, last_minute + 1), dtype=np.int64)
+        phase = model.t0 + model.instance.phase_s
+        last_reading = (model.first_reading_at(minutes + 60) - phase) // INTERVAL_S - 1
+        readings = model.readings(last_reading).with_columns(
+            pl.Series("minute", minutes, dtype=pl.Int64), pl.Series("minute_id", (minutes - model.t0) // 60 + 1)
+        )
+        readings = readings.sort("minute", descending=params.get("ordering") == "-read_at")
+        rendered = model.render_readings(readings, self.config.timestamp_form, self.config.fractional_seconds)
+        return self.numbers(
+            rendered.with_columns(readings["minute"], readings["minute_id"]).select(
+                pl.col("minute_id").alias("id"),
+                self.stamp(model, pl.col("minute")).alias("read_at"),
+                pl.col("electricity_delivered_1").alias("delivered_1"),
+                pl.col("electricity_returned_1").alias("returned_1"),
+                pl.col("electricity_delivered_2").alias("delivered_2"),
+                pl.col("electricity_returned_2").alias("returned_2"),
+                pl.col("electricity_currently_delivered").alias("currently_delivered"),
+                pl.col("electricity_currently_returned").alias("currently_returned"),
+                *[pl.col(f"phase_currently_{d}_l{i}") for d in ("delivered", "returned") for i in (1, 2, 3)],
+                *[pl.col(f"phase_voltage_l{i}") for i in (1, 2, 3)],
+                *[pl.col(f"phase_power_current_l{i}") for i in (1, 2, 3)],
+            )
+        )
+
+    def gas_consumption(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
+        """One record per gas meter position (hourly): the position and the change since the
+        previous one. A meter without gas has none."""
+        lo, hi = self._instant_window(model, params, "read_at")
+        first_hour = max(1, -(-(lo - model.t0) // 3600))
+        last_hour = (hi - model.t0) // 3600 if model.instance.gas else first_hour - 1
+        hours = np.arange(first_hour, max(first_hour, last_hour + 1), dtype=np.int64)
+        gas = pl.DataFrame(
+            {
+                "id": hours,
+                "t": model.t0 + 3600 * hours,
+                "position": model.cumulative["gas"][hours],
+                "change": model.hourly["gas"][hours - 1],
+            },
+            schema={"id": pl.Int64, "t": pl.Int64, "position": pl.Int64, "change": pl.Int64},
+        ).sort("t", descending=params.get("ordering") == "-read_at")
+        return self.numbers(
+            gas.select(
+                "id",
+                self.stamp(model, pl.col("t")).alias("read_at"),
+                _milli(pl.col("position")).alias("delivered"),
+                _milli(pl.col("change")).alias("currently_delivered"),
+            )
+        )
+
+    def energy_supplier_prices(self, model: MeterModel, params: dict[str, str]) -> pl.DataFrame:
+        contracts = pl.DataFrame(
+            {
+                "id": [c.id for c in CONTRACTS],
+                "start": [c.start for c in CONTRACTS],
+                "end": [c.end for c in CONTRACTS],
+                "description": [c.description for c in CONTRACTS],
+                "electricity_delivered_1_price": [_micro_price(c.cents["electricity1"]) for c in CONTRACTS],
+                "electricity_delivered_2_price": [_micro_price(c.cents["electricity2"]) for c in CONTRACTS],
+                "gas_price": [_micro_price(c.cents["gas"]) for c in CONTRACTS],
+                # Returns are not priced in the simulated contracts: "set to zero when unused".
+                "electricity_returned_1_price": [_micro_price(0) for _ in CONTRACTS],
+                "electricity_returned_2_price": [_micro_price(0) for _ in CONTRACTS],
+                "fixed_daily_cost": [_micro_price(c.fixed_daily_cents) for c in CONTRACTS],
+            }
+        )
+        for field_name in ("start", "end"):
+            for suffix, op in (("gte", "ge"), ("lte", "le")):
+                param = f"{field_name}__{suffix}"
+                if params.get(param):
+                    try:
+                        bound = date.fromisoformat(params[param].strip())
+                    except ValueError:
+                        raise ApiError(400, {param: ["Enter a valid date."]}) from None
+                    contracts = contracts.filter(getattr(pl.col(field_name), op)(bound))
+        ordering = params.get("ordering", "")
+        by = ordering.lstrip("-") if ordering.lstrip("-") in ("start", "end") else "id"
+        contracts = contracts.sort(by, descending=ordering.startswith("-"))
+        return self.numbers(contracts.with_columns(pl.col("start", "end").dt.strftime("%Y-%m-%d")))
+
+    def meter_statistics(self, model: MeterModel) -> dict:
+        """The datalogger's meter statistics: counters fixed per instance, the newest reading's
+        time and tariff, and a short latest telegram."""
+        inst = model.instance
+        phase = model.t0 + inst.phase_s
+        latest_t = phase + (max(self.now_s(), phase) - phase) // INTERVAL_S * INTERVAL_S
+        hour, _ = model.hour_index(np.array([latest_t]))
+        tariff = 1 if model.hourly["d1"][hour[0]] > 0 else 2
+        seed = sum(inst.name.encode()) + self.config.seed
+        polyphase = (lambda n: n) if inst.three_phase else (lambda n: None)
+        body = {
+            "id": 1,
+            "timestamp": pl.select(self.stamp(model, pl.lit(latest_t))).item(),
+            "dsmr_version": "50",
+            "electricity_tariff": tariff,
+            "power_failure_count": seed % 7,
+            "long_power_failure_count": seed % 3,
+            "voltage_sag_count_l1": seed % 5,
+            "voltage_sag_count_l2": polyphase(seed % 4),
+            "voltage_sag_count_l3": polyphase(seed % 2),
+            "voltage_swell_count_l1": seed % 2,
+            "voltage_swell_count_l2": polyphase(0),
+            "voltage_swell_count_l3": polyphase(1),
+            "rejected_telegrams": seed % 11,
+            "latest_telegram": f"/XMX5LGBBFFB2312{seed:05d}\r\n\r\n1-3:0.2.8(50)\r\n0-0:96.14.0(000{tariff})\r\n!0000",
+        }
+        return body
+
+    def monitoring(self, model: MeterModel) -> list[dict]:
+        """Issues as DSMR-reader's Status page lists them ({source, description, since});
+        none while healthy."""
+        if model.instance.name not in self.config.unhealthy_instances:
+            return []
+        since = pl.select(self.stamp(model, pl.lit(self.now_s() - 3600))).item()
+        return [{"source": "Datalogger", "description": "No recent readings received", "since": since}]
+
     def today(self, model: MeterModel) -> dict | str | list:
         """Consumption of the local day so far; v5.11 answers a bare string (200) while the day
         has no processed reading: just after local midnight, or while the datalogger is down."""
@@ -564,12 +797,13 @@ class DsmrSimulator:
         if self.config.today_unprocessed or first_reading > now:
             no_data = f"No electricity readings found for: {local_day.isoformat()}"
             return [] if self.config.no_data_today_form == "list" else no_data
+        prices = next(c.cents for c in CONTRACTS if c.start <= local_day <= c.end)
         at = np.array([max(midnight, model.t0), max(now, model.t0)], dtype=np.int64)
         used = {k: int(np.diff(model.positions(at, k))[0]) for k in ("d1", "d2", "r1", "r2", "gas")}
         cost = {
-            "electricity1": round(used["d1"] * PRICE_CENTS["electricity1"] / 1000) / 100,
-            "electricity2": round(used["d2"] * PRICE_CENTS["electricity2"] / 1000) / 100,
-            "gas": round(used["gas"] * PRICE_CENTS["gas"] / 1000) / 100,
+            "electricity1": round(used["d1"] * prices["electricity1"] / 1000) / 100,
+            "electricity2": round(used["d2"] * prices["electricity2"] / 1000) / 100,
+            "gas": round(used["gas"] * prices["gas"] / 1000) / 100,
         }
         body = {
             "day": local_day.isoformat(),
@@ -616,6 +850,12 @@ _TEXT_FIELDS = frozenset(
         "day",
         "electricity_reading_timestamp",
         "gas_reading_timestamp",
+        "read_at",
+        "read_at_start",
+        "read_at_end",
+        "start",
+        "end",
+        "description",
     }
 )
 _POSTED_SCHEMA = {
@@ -694,6 +934,9 @@ def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
 
     def guarded(handler):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> Response:
+            path = request.url.path.split("/api/v2/", 1)[-1]
+            if path in simulator.config.failing_endpoints:
+                return Response("Internal Server Error", status_code=500, media_type="text/plain")
             try:
                 model = simulator.authenticate(request.path_params["instance"], dict(request.headers))
                 return await handler(request, model)
@@ -725,6 +968,12 @@ def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
     async def today(request: Request, model: MeterModel) -> Response:
         return JSONResponse(simulator.today(model))
 
+    async def meter_statistics(request: Request, model: MeterModel) -> Response:
+        return JSONResponse(simulator.meter_statistics(model))
+
+    async def monitoring(request: Request, model: MeterModel) -> Response:
+        return JSONResponse(simulator.monitoring(model))
+
     prefix = "/{instance}/api/v2"
     app = Starlette(
         routes=[
@@ -732,6 +981,14 @@ def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
             Route(f"{prefix}/statistics/hour", guarded(listing(simulator.hour_stats))),
             Route(f"{prefix}/statistics/day", guarded(listing(simulator.day_stats))),
             Route(f"{prefix}/consumption/today", guarded(today)),
+            Route(
+                f"{prefix}/consumption/quarter-hour-peak-electricity", guarded(listing(simulator.quarter_hour_peaks))
+            ),
+            Route(f"{prefix}/consumption/electricity", guarded(listing(simulator.electricity_consumption))),
+            Route(f"{prefix}/consumption/gas", guarded(listing(simulator.gas_consumption))),
+            Route(f"{prefix}/consumption/energy-supplier-prices", guarded(listing(simulator.energy_supplier_prices))),
+            Route(f"{prefix}/datalogger/meter-statistics", guarded(meter_statistics)),
+            Route(f"{prefix}/application/monitoring", guarded(monitoring)),
         ]
     )
     app.state.simulator = simulator

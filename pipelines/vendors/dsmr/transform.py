@@ -141,3 +141,121 @@ def consumption_today_frame(body: dict | None, instance: str) -> pl.DataFrame:
         *[exact(name).alias(name) for name in ENERGY_FIELDS],
         *[exact(name, MONEY).alias(name) for name in costs],
     )
+
+
+PRICE = pl.Decimal(12, 6)  # euros per kWh / m3 / day, six decimals as the API gives them
+CONSUMPTION_DECIMALS = (
+    "delivered_1",
+    "returned_1",
+    "delivered_2",
+    "returned_2",
+    "currently_delivered",
+    "currently_returned",
+    *[f"phase_currently_{d}_l{i}" for d in ("delivered", "returned") for i in (1, 2, 3)],
+)
+RAW_PEAK_SCHEMA = {"id": pl.Int64, "read_at_start": pl.String, "read_at_end": pl.String, "average_delivered": pl.String}
+RAW_ELECTRICITY_CONSUMPTION_SCHEMA = {
+    "id": pl.Int64,
+    "read_at": pl.String,
+    **{name: pl.String for name in CONSUMPTION_DECIMALS + PHASE_VOLTAGES},
+    **{name: pl.Int64 for name in PHASE_CURRENTS},
+}
+RAW_GAS_CONSUMPTION_SCHEMA = {
+    "id": pl.Int64,
+    "read_at": pl.String,
+    "delivered": pl.String,
+    "currently_delivered": pl.String,
+}
+PRICE_FIELDS = (
+    "electricity_delivered_1_price",
+    "electricity_delivered_2_price",
+    "gas_price",
+    "electricity_returned_1_price",
+    "electricity_returned_2_price",
+    "fixed_daily_cost",
+)
+RAW_PRICE_SCHEMA = {
+    "id": pl.Int64,
+    "start": pl.String,
+    "end": pl.String,
+    "description": pl.String,
+    **{name: pl.String for name in PRICE_FIELDS},
+}
+METER_COUNTERS = (
+    "electricity_tariff",
+    "power_failure_count",
+    "long_power_failure_count",
+    *[f"voltage_{kind}_count_l{i}" for kind in ("sag", "swell") for i in (1, 2, 3)],
+    "rejected_telegrams",
+)
+RAW_METER_STATISTICS_SCHEMA = {
+    "id": pl.Int64,
+    "timestamp": pl.String,
+    "dsmr_version": pl.String,
+    **{name: pl.Int64 for name in METER_COUNTERS},
+    "latest_telegram": pl.String,
+}
+
+
+def _raw(results: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A page as typed text columns: JSON numbers (the open decimal form) become their text."""
+    if not results:
+        return pl.DataFrame(schema=schema)
+    return pl.from_dicts(results, schema=schema, strict=False)
+
+
+def quarter_hour_peaks_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    return _raw(results, RAW_PEAK_SCHEMA).select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("peak_id"),
+        parse_instant("read_at_start").alias("read_at_start"),
+        parse_instant("read_at_end").alias("read_at_end"),
+        exact("average_delivered").alias("average_delivered"),
+        pl.col("read_at_start").alias("read_at_start_raw"),
+    )
+
+
+def electricity_consumption_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    return _raw(results, RAW_ELECTRICITY_CONSUMPTION_SCHEMA).select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("consumption_id"),
+        parse_instant("read_at").alias("read_at"),
+        *[exact(name).alias(name) for name in CONSUMPTION_DECIMALS],
+        *[exact(name, TENTHS).alias(name) for name in PHASE_VOLTAGES],
+        *PHASE_CURRENTS,
+        pl.col("read_at").alias("read_at_raw"),
+    )
+
+
+def gas_consumption_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    return _raw(results, RAW_GAS_CONSUMPTION_SCHEMA).select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("consumption_id"),
+        parse_instant("read_at").alias("read_at"),
+        exact("delivered").alias("delivered"),
+        exact("currently_delivered").alias("currently_delivered"),
+        pl.col("read_at").alias("read_at_raw"),
+    )
+
+
+def energy_supplier_prices_frame(results: list[dict], instance: str) -> pl.DataFrame:
+    return _raw(results, RAW_PRICE_SCHEMA).select(
+        pl.lit(instance, pl.String).alias("instance"),
+        pl.col("id").alias("contract_id"),
+        pl.col("start").str.to_date("%Y-%m-%d", strict=False).alias("start_date"),
+        pl.col("end").str.to_date("%Y-%m-%d", strict=False).alias("end_date"),
+        "description",
+        *[exact(name, PRICE).alias(name) for name in PRICE_FIELDS],
+    )
+
+
+def meter_statistics_frame(body: dict, instance: str) -> pl.DataFrame:
+    """The one meter-statistics object of an instance as one row."""
+    return _raw([body], RAW_METER_STATISTICS_SCHEMA).select(
+        pl.lit(instance, pl.String).alias("instance"),
+        parse_instant("timestamp").alias("measured_at"),
+        "dsmr_version",
+        *METER_COUNTERS,
+        "latest_telegram",
+        pl.col("timestamp").alias("timestamp_raw"),
+    )
