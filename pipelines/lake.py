@@ -5,15 +5,15 @@ A DuckDB file admits one read-write process, and while dbt holds it no analyst c
 snapshots to the catalog while any number of readers attach it, each seeing the last committed
 snapshot. Nothing is served: the catalog is one SQLite file, the tables are Parquet files.
 
-This module stays light (duckdb and the standard library only): dbt-duckdb imports it as a
-plugin inside every dbt process (see `dbt_project/profiles.yml`), and `make sql` uses it.
+This module stays light (duckdb and the standard library only): every reader, `make sql` and
+the dbt plugin (`pipelines/lake_dbt_plugin.py`) import it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -41,9 +41,21 @@ def data_files_dir(root: Path | None = None) -> Path:
     return lake_dir(root) / "data"
 
 
-def ensure_lake_dirs(root: Path | None = None) -> None:
-    """DuckLake creates neither the catalog's folder nor the data folder."""
+def prepare_for_writing(root: Path | None = None) -> None:
+    """Make the folders (DuckLake creates neither the catalog's nor the data folder) and put the
+    SQLite catalog in write-ahead-log mode before the writer attaches it.
+
+    In SQLite's default rollback-journal mode a commit needs every reader out of the file: a
+    reader querying in a loop held dbt's commits back until they failed with "database is
+    locked". In WAL mode readers and the one writer do not block each other. The mode is stored
+    in the file, so setting it on every write is a no-op after the first.
+    """
     data_files_dir(root).mkdir(parents=True, exist_ok=True)
+    catalog = sqlite3.connect(catalog_path(root), timeout=60)
+    try:
+        catalog.execute("PRAGMA journal_mode=WAL")
+    finally:
+        catalog.close()
 
 
 def extension_file(name: str) -> Path:
@@ -107,7 +119,7 @@ def connect(read_only: bool = True, root: Path | None = None) -> duckdb.DuckDBPy
     if read_only and not catalog_path(root).exists():
         raise FileNotFoundError(f"no warehouse yet at {catalog_path(root)}: build it first (make run)")
     if not read_only:
-        ensure_lake_dirs(root)
+        prepare_for_writing(root)
     con = duckdb.connect()
     try:
         load_extensions(con)
@@ -117,24 +129,3 @@ def connect(read_only: bool = True, root: Path | None = None) -> duckdb.DuckDBPy
         con.close()
         raise
     return con
-
-
-try:  # dbt-duckdb is installed wherever dbt runs; a reader's environment may lack it.
-    from dbt.adapters.duckdb.plugins import BasePlugin
-except ImportError:  # pragma: no cover
-    BasePlugin = object  # type: ignore[assignment,misc]
-
-
-class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
-    """dbt-duckdb plugin (`plugins: [{module: pipelines.lake}]` in profiles.yml).
-
-    dbt-duckdb calls `configure_connection` after opening its DuckDB file and before ATTACHing
-    the profile's `attach` entries: the lake's folders and extensions must be ready by then.
-    dbt-duckdb's own `extensions:` setting would download them, which cannot work offline.
-    """
-
-    def initialize(self, plugin_config: dict[str, Any]) -> None:
-        ensure_lake_dirs()  # the folder of dbt's own DuckDB file too, opened before any hook
-
-    def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        load_extensions(conn)
