@@ -13,7 +13,7 @@ export DAGSTER_PORT ?= 3000
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install manifest run test test-fast ui lint lock bench clean
+.PHONY: install manifest run test test-fast ui sql lint lock bench clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test-fast: manifest
 
 ui: manifest
 	$(PY) -m pipelines.run --ui
+
+# The DuckDB shell on the warehouse, read-only, marts in scope; works while dbt builds.
+# `make sql Q="select count(*) from fct_reading"` prints the answer and exits.
+# Q travels in the environment, so no quote in it can break the command line.
+sql: export PIPELINES_SQL_QUERY := $(Q)
+sql: install
+	$(PY) -m pipelines.sql $(if $(Q),-c "$$PIPELINES_SQL_QUERY")
 
 lint: install
 	$(VENV)/bin/ruff check pipelines tests bench

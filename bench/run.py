@@ -322,7 +322,7 @@ def bench_dbt(scale: Scale) -> dict[str, Any]:
                 "readings": rows,
                 "days": scale.dbt_days,
                 "cold_build_s": cold_s,
-                "warehouse_mb": (data_dir / "warehouse.duckdb").stat().st_size / 2**20,
+                "warehouse_mb": warehouse.lake_mb(data_dir),
                 "fct_reading_rows": warehouse.fct_reading_rows(data_dir),
                 "timings": warehouse.dbt_node_timings(data_dir),
             }

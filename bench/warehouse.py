@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines.lake import connect, lake_dir
 from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.vendors.baxo.simulator import BaxoSimulatorConfig, build_fleet
 from pipelines.vendors.baxo.timebase import BAXO_EPOCH_UNIX_S
@@ -175,10 +176,13 @@ def _node_name(unique_id: str) -> str:
 
 
 def fct_reading_rows(data_dir: Path) -> int:
-    import duckdb
-
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with connect(root=data_dir) as con:
         return con.execute("select count(*) from fct_reading").fetchone()[0]  # type: ignore[index]
+
+
+def lake_mb(data_dir: Path) -> float:
+    """The warehouse's size on disk: catalog, data files and dbt's own DuckDB file."""
+    return sum(f.stat().st_size for f in lake_dir(data_dir).rglob("*") if f.is_file()) / 2**20
 
 
 def dbt_baseline(data_dir: Path) -> float:

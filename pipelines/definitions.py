@@ -19,6 +19,7 @@ from pipelines.extraction import (
     snapshot_extraction_assets,
     vendor_resources,
 )
+from pipelines.maintenance import lake_maintenance_job, lake_maintenance_schedule
 from pipelines.vendors.dsmr.assets import dsmr_readings_recent
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
@@ -66,13 +67,14 @@ def resources() -> dict[str, object]:
 
 defs = Definitions(
     assets=[*extraction_assets, dbt_models, dbt_incremental_models],
-    jobs=[daily_job, snapshot_job, dsmr_recent_job],
+    jobs=[daily_job, snapshot_job, dsmr_recent_job, lake_maintenance_job],
     sensors=[late_data_sensor],
     schedules=[
         # Yesterday's partition, once the day is over everywhere the fleets report from.
         build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),
         ScheduleDefinition(job=snapshot_job, cron_schedule="30 1 * * *", execution_timezone="UTC"),
         ScheduleDefinition(job=dsmr_recent_job, cron_schedule="*/15 * * * *", execution_timezone="UTC"),
+        lake_maintenance_schedule,  # weekly: compaction, snapshot expiry, file cleanup (pipelines/maintenance.py)
     ],
     resources=resources(),
 )

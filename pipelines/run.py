@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import duckdb
 import polars as pl
 
+from pipelines.lake import catalog_path, connect
 from pipelines.landing import SCHEMA_ONLY_PARTITION
 from pipelines.settings import PROJECT_ROOT, data_dir
 from pipelines.simulation.registry import SimulatorSpec, all_specs
@@ -303,9 +304,8 @@ def print_counts() -> None:
         partitions, landed = _landed(dataset_dir)
         _, quarantined = _landed(root / "quarantine" / vendor / dataset)
         rows.append((f"{vendor}/{dataset}", partitions, landed, quarantined))
-    warehouse = root / "warehouse.duckdb"
-    if warehouse.exists():
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+    if catalog_path().exists():
+        with connect() as con:
             for mart in MARTS:
                 rows.append((f"mart {mart}", None, _mart_rows(con, mart), None))
     table = pl.DataFrame(rows, schema=["dataset", "partitions", "rows", "quarantined"], orient="row")

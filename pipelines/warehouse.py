@@ -7,6 +7,8 @@ path from a day's extraction to that day's facts: each fact also declares the da
 datasets it reads (found by walking dbt's lineage to its sources). Jobs, schedules and UI
 backfills then order the facts after the extraction of the same days, and a day re-landed
 later (late data) marks that day of the facts for rebuilding (`late_data_condition`).
+
+The warehouse is a DuckLake (`pipelines/lake.py`); `connect()` is every reader's way in.
 """
 
 import json
@@ -28,6 +30,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.extraction import daily_landed_keys
+from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
 from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import DAILY
 from pipelines.settings import DBT_PROJECT_DIR

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from dagster import DagsterInstance, materialize
 
@@ -14,7 +13,7 @@ from pipelines.vendors.bagtower.assets import BagtowerResource, bagtower_assets,
 from pipelines.vendors.bagtower.simulator import API_KEY, COMPANY_ID, OPEN_STOP_TS, BagtowerSimulatorConfig
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets, baxo_device_historics
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME
-from pipelines.warehouse import dbt_incremental_models, dbt_models
+from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAY = "2026-11-20"
 
@@ -69,7 +68,7 @@ def test_dagster_and_dbt_build_the_bagtower_marts(start_simulator, data_dir: Pat
         window = {"dagster/asset_partition_range_start": DAY, "dagster/asset_partition_range_end": DAY}
         assert materialize([dbt_incremental_models], resources=res, instance=instance, tags=window).success
 
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with connect() as con:
         row = con.execute(
             "select status, started_at, stopped_at, duration_s, device_key, monitor_id, kanban_stage "
             "from fct_issue where native_id = ?",

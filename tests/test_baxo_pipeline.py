@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from dagster import DagsterInstance, materialize
 
@@ -16,7 +15,7 @@ from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets, baxo_device
 from pipelines.vendors.baxo.client import BaxoClient
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
-from pipelines.warehouse import dbt_incremental_models, dbt_models
+from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAY = "2026-11-20"
 
@@ -116,7 +115,7 @@ def test_dagster_and_dbt_build_marts_idempotently(start_simulator, data_dir: Pat
         served = sum(c for *_, c in sim.series_counts(sim.devices, None, to_baxo_seconds(start), to_baxo_seconds(end)))
         first_day = rows_of(landed(data_dir, "landing", "device_historics", days[0]))
 
-        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        with connect() as con:
             readings = con.execute("select count(*) from fct_reading").fetchone()[0]
             held_back = con.execute(
                 "select count(*) from quarantined_records where dataset = 'device_historics'"
@@ -141,7 +140,7 @@ def test_dagster_and_dbt_build_marts_idempotently(start_simulator, data_dir: Pat
         assert materialize([baxo_device_historics], partition_key=days[0], resources=res, instance=instance).success
         assert rows_of(landed(data_dir, "landing", "device_historics", days[0])).equals(first_day)
         assert materialize([dbt_incremental_models], partition_key=days[0], resources=res, instance=instance).success
-        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        with connect() as con:
             assert con.execute("select count(*) from fct_reading").fetchone()[0] == readings
             duplicates = con.execute(
                 "select count(*) from (select device_key, metric, measured_at from fct_reading "

@@ -18,6 +18,7 @@ def test_definitions_load() -> None:
         "daily_partitions_job",
         "snapshots_job",
         "dsmr_recent_readings_job",
+        "lake_maintenance_job",
     }
     assert {s.name for s in repository.schedule_defs} >= {"daily_partitions_job_schedule"}
     assert {s.name for s in repository.sensor_defs} == {"late_data_rebuilds_facts"}

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, materialize
@@ -28,7 +27,7 @@ from pipelines.vendors.dsmr.assets import (
     dsmr_readings,
 )
 from pipelines.vendors.dsmr.simulator import DEFAULT_INSTANCES, DsmrSimulatorConfig, MeterModel
-from pipelines.warehouse import dbt_incremental_models, dbt_models
+from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 NOW = datetime(2026, 10, 28, 9, 30, tzinfo=UTC)
 DAYS = ["2026-10-25", "2026-10-26"]  # Amsterdam and London fall back on the first
@@ -74,7 +73,7 @@ def test_dagster_and_dbt_build_the_dsmr_marts(start_simulator, data_dir: Path, m
         window = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[1]}
         assert materialize([dbt_incremental_models], resources=res, instance=instance, tags=window).success
 
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with connect() as con:
 
         def query(sql: str) -> list[tuple]:
             return con.execute(sql).fetchall()

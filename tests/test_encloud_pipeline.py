@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from dagster import DagsterInstance, materialize
 
@@ -22,7 +21,7 @@ from pipelines.vendors.encloud.simulator import (
     DEFAULT_KEYS,
     EncloudSimulatorConfig,
 )
-from pipelines.warehouse import dbt_incremental_models, dbt_models
+from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAYS = ["2026-11-19", "2026-11-20"]
 
@@ -71,7 +70,7 @@ def test_dagster_and_dbt_build_router_marts_idempotently(start_simulator, data_d
 
         landed = sum(_readings(data_dir, day).height for day in DAYS)
         first_day = _readings(data_dir, DAYS[0])
-        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        with connect() as con:
             routers = con.execute(
                 "select count(*), count(distinct group_name), count(latitude), min(kind), max(kind) "
                 "from dim_device where vendor = 'encloud'"
@@ -115,5 +114,5 @@ def test_dagster_and_dbt_build_router_marts_idempotently(start_simulator, data_d
         assert materialize([encloud_device_pull], partition_key=DAYS[0], resources=res, instance=instance).success
         assert _readings(data_dir, DAYS[0]).equals(first_day)
         assert materialize([dbt_incremental_models], partition_key=DAYS[0], resources=res, instance=instance).success
-        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        with connect() as con:
             assert con.execute("select count(*) from fct_reading where vendor = 'encloud'").fetchone()[0] == readings

@@ -19,6 +19,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from pipelines.definitions import resources
+from pipelines.lake import attach_statement
+from pipelines.lake import connect as warehouse_connect
 from pipelines.simulation.registry import simulator_spec
 from pipelines.simulation.server import SimulatorServer
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
@@ -135,13 +137,13 @@ def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         patch.setenv("PIPELINES_DATA_DIR", str(data))
         simulators = Simulators(BaxoSimulatorConfig(), PrimayerSimulatorConfig(), DsmrSimulatorConfig(now=DSMR_NOW))
         assert build_warehouse(simulators)
-    return data / "warehouse.duckdb"
+    return data
 
 
 def connect(data_dir: Path, clean_warehouse: Path) -> duckdb.DuckDBPyConnection:
-    """The case's warehouse, with the clean one attached as `clean`."""
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    con.execute(f"attach '{clean_warehouse}' as clean (read_only)")
+    """The case's warehouse, with the clean one (its data directory) attached as `clean`."""
+    con = warehouse_connect(root=data_dir)
+    con.execute(attach_statement(read_only=True, root=clean_warehouse, alias="clean"))
     return con
 
 

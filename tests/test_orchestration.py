@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import (
     AssetKey,
@@ -28,7 +27,7 @@ from pipelines.definitions import defs, resources
 from pipelines.extraction import daily_extraction_assets, daily_landed_keys, snapshot_extraction_assets
 from pipelines.simulation.registry import all_specs
 from pipelines.vendors.baxo.assets import baxo_assets, baxo_device_historics
-from pipelines.warehouse import dbt_incremental_models, dbt_models
+from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 NOW = datetime(2026, 11, 21, 6, tzinfo=UTC)  # the simulators' pinned clock
 DAYS = ["2026-11-18", "2026-11-19", "2026-11-20"]
@@ -104,7 +103,7 @@ def test_a_daily_job_run_starts_the_facts_after_the_last_extraction_step(
     assert all(len(times) == 1 for times in extraction_ended.values()), extraction_ended
     assert len(facts_started) == 1
     assert facts_started[0] >= max(times[0] for times in extraction_ended.values())
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with connect() as con:
         vendors = {v for (v,) in con.execute("select distinct vendor from fct_reading").fetchall()}
     assert vendors == {"baxo", "bagtower", "dsmr", "encloud", "primayer"}
 
@@ -155,7 +154,7 @@ def test_a_ui_asset_backfill_builds_the_facts_once_after_extraction(
     assert extraction_ends and fact_starts[0] >= max(extraction_ends)
     materialized = instance.get_materialized_partitions(FCT_READING)
     assert materialized == set(DAYS)
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with connect() as con:
         per_day = con.execute(
             "select cast(partition_date as varchar), count(*) from fct_reading where vendor = 'baxo' group by 1"
         ).fetchall()

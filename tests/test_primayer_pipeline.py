@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from dagster import DagsterInstance, materialize
 
@@ -21,7 +20,7 @@ from pipelines.vendors.primayer.assets import (
 )
 from pipelines.vendors.primayer.client import PrimayerClient
 from pipelines.vendors.primayer.simulator import FLEET_SERIALS, TOKEN, PrimayerSimulatorConfig
-from pipelines.warehouse import dbt_incremental_models, dbt_models
+from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAY = "2026-11-20"
 ZONE = "Europe/London"
@@ -84,7 +83,7 @@ def test_dagster_and_dbt_build_the_marts_idempotently(start_simulator, data_dir:
         stats = pl.concat([landed(data_dir, "histogram_stats", d) for d in days])
         epochs = pl.concat([landed(data_dir, "logger_epochs", d) for d in days])
         signals = pl.concat([landed(data_dir, "logger_signals", d) for d in days])
-        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        with connect() as con:
             devices = con.execute(
                 "select native_id, kind, group_name, timezone, latitude from dim_device "
                 "where vendor = 'primayer' order by native_id"
@@ -134,7 +133,7 @@ def test_dagster_and_dbt_build_the_marts_idempotently(start_simulator, data_dir:
         assert materialize([primayer_loggers], partition_key=days[0], resources=res, instance=instance).success
         assert rows_of(landed(data_dir, "histogram_stats", days[0])).equals(first_day)
         assert materialize([dbt_incremental_models], partition_key=days[0], resources=res, instance=instance).success
-        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        with connect() as con:
             after = dict(
                 con.execute("select metric, count(*) from fct_reading where vendor = 'primayer' group by 1").fetchall()
             )

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
 from pipelines.failures import describe_vendor_failure
 from pipelines.http import VendorRequestError
+from pipelines.lake import connect
 from pipelines.settings import PROJECT_ROOT
 from pipelines.simulation.registry import all_specs, simulator_spec
 
@@ -127,8 +127,7 @@ def test_simulators_took_free_ports_while_the_default_ones_were_held(finished_ru
 
 
 def test_the_other_vendors_reach_the_marts(finished_run: FinishedRun) -> None:
-    warehouse = finished_run.data_dir / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(root=finished_run.data_dir) as con:
         reading_vendors = {v for (v,) in con.execute("select distinct vendor from fct_reading").fetchall()}
         device_vendors = {v for (v,) in con.execute("select distinct vendor from dim_device").fetchall()}
         issues = con.execute("select count(*) from fct_issue").fetchone()[0]
@@ -152,7 +151,7 @@ def test_make_clean_leaves_only_gitkeep_in_the_data_dir(finished_run: FinishedRu
     venv, dbt_target = tmp_path / "venv", tmp_path / "dbt_target"
     for made in (venv / "bin", dbt_target):
         made.mkdir(parents=True)
-    assert {p.name for p in finished_run.data_dir.iterdir()} >= {"landing", "cursors", "logs", "warehouse.duckdb"}
+    assert {p.name for p in finished_run.data_dir.iterdir()} >= {"landing", "cursors", "logs", "lake"}
     overrides = [f"VENV={venv}", f"DBT_GENERATED={dbt_target}", f"PIPELINES_DATA_DIR={finished_run.data_dir}"]
     subprocess.run(["make", "--no-print-directory", "clean", *overrides], cwd=PROJECT_ROOT, check=True)
     assert [p.name for p in finished_run.data_dir.iterdir()] == [".gitkeep"]
