@@ -36,7 +36,16 @@ from pipelines.simulation.server import SimulatorServer
 if TYPE_CHECKING:
     from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult
 
-MARTS = ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records")
+MARTS = (
+    "dim_device",
+    "fct_reading",
+    "fct_energy_period",
+    "fct_power_peak",
+    "dim_energy_price",
+    "fct_leak",
+    "fct_issue",
+    "quarantined_records",
+)
 PORT_BASE_ENV = "PIPELINES_SIMULATOR_PORT_BASE"
 DAGSTER_TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
 
