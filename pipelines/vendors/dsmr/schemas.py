@@ -25,16 +25,9 @@ class _Strict(pa.DataFrameModel):
         coerce = True
 
 
-class DsmrReading(_Strict):
-    instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
-    reading_id: int = pa.Field(nullable=False)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity_delivered_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_delivered_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_returned_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_returned_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity_currently_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+class _Phases(_Strict):
+    """Per-phase power, voltage and current as a reading carries them (null on one-phase meters)."""
+
     phase_currently_delivered_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
     phase_currently_delivered_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
     phase_currently_delivered_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
@@ -47,6 +40,18 @@ class DsmrReading(_Strict):
     phase_power_current_l1: int = pa.Field(nullable=True)
     phase_power_current_l2: int = pa.Field(nullable=True)
     phase_power_current_l3: int = pa.Field(nullable=True)
+
+
+class DsmrReading(_Phases):
+    instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    reading_id: int = pa.Field(nullable=False)
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity_delivered_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_delivered_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_returned_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_returned_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
+    electricity_currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    electricity_currently_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
     gas_measured_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
     gas_delivered: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
     timestamp_raw: str = pa.Field(nullable=True)
@@ -123,7 +128,7 @@ class DsmrQuarterHourPeak(_Strict):
         return data.lazyframe.select(pl.col("read_at_end") >= pl.col("read_at_start"))
 
 
-class DsmrElectricityConsumption(_Strict):
+class DsmrElectricityConsumption(_Phases):
     instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
     consumption_id: int = pa.Field(nullable=True)
     read_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
@@ -133,18 +138,6 @@ class DsmrElectricityConsumption(_Strict):
     returned_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
     currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
     currently_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    phase_currently_delivered_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_delivered_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_delivered_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_returned_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_returned_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_returned_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_voltage_l1: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_voltage_l2: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_voltage_l3: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_power_current_l1: int = pa.Field(nullable=True)
-    phase_power_current_l2: int = pa.Field(nullable=True)
-    phase_power_current_l3: int = pa.Field(nullable=True)
     read_at_raw: str = pa.Field(nullable=True)
 
 
