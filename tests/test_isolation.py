@@ -147,9 +147,10 @@ def connect(data_dir: Path, clean_warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-# BAXO's real-time values are stamped by the wall clock, so a device's last_seen_at moves between
-# two runs minutes apart: devices are compared on every other column.
-COMPARED_COLUMNS = {"fct_reading": "*", "dim_device": "* exclude (last_seen_at)"}
+# BAXO's real-time values are stamped by the wall clock, so a device's first and last seen instants
+# move between two runs minutes apart (a device whose only values are real-time ones takes both
+# from them): devices are compared on every other column.
+COMPARED_COLUMNS = {"fct_reading": "*", "dim_device": "* exclude (first_seen_at, last_seen_at)"}
 
 
 def differences(con: duckdb.DuckDBPyConnection, table: str, vendor: str) -> tuple[int, int]:
