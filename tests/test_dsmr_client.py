@@ -26,6 +26,8 @@ from pipelines.vendors.dsmr.assets import (
 )
 from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance, instances_from_env
 from pipelines.vendors.dsmr.simulator import DEFAULT_ENV, DEFAULT_INSTANCES, DsmrSimulatorConfig, SimInstance
+from tests.landed import landed as landed_partition
+from tests.landed import rows_of
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 HOME, CABIN, FLAT = DEFAULT_INSTANCES
@@ -41,12 +43,7 @@ def make_client(server, sim: SimInstance, *, limit: int = 2000, timeout_s: float
 
 
 def landed(data_dir: Path, dataset: str, day: str, zone: str = "landing") -> pl.DataFrame:
-    return pl.read_parquet(data_dir / zone / "dsmr" / dataset / f"date={day}" / "*.parquet")
-
-
-def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
-    columns = [c for c in frame.columns if c != "_extracted_at"]
-    return frame.select(columns).sort(columns)
+    return landed_partition(data_dir, "dsmr", dataset, day, zone)
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from pipelines.vendors.dsmr.assets import (
 )
 from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance
 from pipelines.vendors.dsmr.simulator import DEFAULT_INSTANCES, DsmrSimulatorConfig, MeterModel, SimInstance
+from tests.landed import landed as landed_partition
+from tests.landed import rows_of
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 DAY = "2026-11-20"
@@ -41,13 +43,8 @@ def clients(server, *, limit: int = 2000) -> list[DsmrClient]:
     return [make_client(server, sim, limit=limit) for sim in DEFAULT_INSTANCES]
 
 
-def landed(data_dir: Path, dataset: str, day: str) -> pl.DataFrame:
-    return pl.read_parquet(data_dir / "landing" / "dsmr" / dataset / f"date={day}" / "*.parquet")
-
-
-def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
-    columns = [c for c in frame.columns if c != "_extracted_at"]
-    return frame.select(columns).sort(columns)
+def landed(data_dir: Path, dataset: str, day: str, zone: str = "landing") -> pl.DataFrame:
+    return landed_partition(data_dir, "dsmr", dataset, day, zone)
 
 
 @pytest.fixture
