@@ -64,9 +64,9 @@ SCALE ?= default
 bench: manifest
 	$(PY) -m bench.run --scale $(SCALE)
 
-# Re-pin after editing requirements.in (records versions only, no download addresses).
+# Re-pin after editing pyproject.toml's dependencies (records versions only, no download addresses).
 lock: install
-	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras -o requirements.lock --python-version 3.11 --no-header
 
 # Everything generated: the venv, dbt's target and logs, and all of the data directory but its
 # .gitkeep (landing, quarantine, audio, cursors, warehouse, Dagster home, run logs).
