@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,11 @@ def ensure_schema_partitions() -> list[Path]:
             swap_in(tmp, folder / SCHEMA_ONLY_PARTITION)
             written.append(folder / SCHEMA_ONLY_PARTITION)
     return written
+
+
+# Columns landing adds to every row (DESIGN.md's landing contract); readers of a landed
+# partition that write it again drop them first.
+STAMP_COLUMNS = ("_extracted_at", "_source")
 
 
 def _stamp(frame: pl.DataFrame, extracted_at: datetime, source: str) -> pl.DataFrame:
@@ -242,3 +248,38 @@ def land_frame(
     with PartitionWriter(vendor, dataset, partition_date, schema, source) as writer:
         writer.write(frame)
     return writer.result
+
+
+def _read_landed(zone: str, vendor: str, dataset: str, partition_date: str) -> pl.DataFrame | None:
+    folder = partition_dir(zone, vendor, dataset, partition_date)
+    recover_interrupted_swap(folder)
+    return pl.read_parquet(folder / "*.parquet").drop(STAMP_COLUMNS) if folder.exists() else None
+
+
+def add_to_partition(
+    vendor: str,
+    dataset: str,
+    partition_date: str,
+    new: pl.DataFrame,
+    schema: type[pa.DataFrameModel],
+    source: str,
+    key: Sequence[str],
+) -> tuple[LandingResult, int]:
+    """Rewrite a landed partition with its rows plus the `new` ones whose `key` it lacks.
+
+    For cursor-driven extraction that adds to a day already landed: the rewrite is a normal
+    swap (readers see the old or the new partition, never a mix), the quarantined rows stay
+    held back, and a repeat of the same new rows adds nothing. Returns the result and how many
+    rows were added.
+    """
+    existing = _read_landed("landing", vendor, dataset, partition_date)
+    held = _read_landed("quarantine", vendor, dataset, partition_date)
+    with PartitionWriter(vendor, dataset, partition_date, schema, source) as writer:
+        if existing is not None and existing.height:
+            existing = schema.validate(existing)
+            new = new.join(existing.select(key), on=list(key), how="anti")
+            writer.write(existing)
+        if held is not None and held.height:
+            writer.quarantine(held)
+        writer.write(new)
+    return writer.result, new.height

@@ -3,6 +3,7 @@ peaks, compacted consumption, price contracts, meter statistics and monitoring."
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,10 +14,14 @@ import numpy as np
 import polars as pl
 import polars.selectors as cs
 import pytest
+from dagster import DagsterInstance, materialize
 
 from pipelines.http import RetryPolicy, VendorDataError
 from pipelines.vendors.dsmr.assets import (
+    DsmrResource,
     datalogger_health,
+    dsmr_readings,
+    dsmr_readings_recent,
     land_electricity_consumption,
     land_energy_supplier_prices,
     land_gas_consumption,
@@ -172,3 +177,26 @@ def test_a_zone_set_wrong_fails_the_peaks_before_anything_lands(server, data_dir
     with pytest.raises(VendorDataError, match="timezone"):
         land_quarter_hour_peaks([make_client(server, wrong)], DAY)
     assert not (data_dir / "landing/dsmr/quarter_hour_peaks" / f"date={DAY}").exists()
+
+
+def test_the_cursor_asset_records_the_readings_partitions_it_rewrites(start_simulator, data_dir, monkeypatch) -> None:
+    """`dsmr/readings_recent` writes `dsmr/readings` partitions: Dagster must see them as such."""
+    server = start_simulator("dsmr", DsmrSimulatorConfig(instances=(HOME,)))  # the real clock
+    monkeypatch.setenv("TEST_DSMR_HOME_KEY", HOME.api_key)
+    spec = [{"name": HOME.name, "base_url": f"{server.url}/{HOME.name}", "api_key_env": "TEST_DSMR_HOME_KEY"}]
+    spec[0]["timezone"] = HOME.timezone
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [dsmr_readings_recent, dsmr_readings],
+            selection=[dsmr_readings_recent],
+            resources={"dsmr": DsmrResource(instances=json.dumps(spec), backoff_base_s=0.01)},
+            instance=instance,
+        )
+        assert result.success
+        today = datetime.now(UTC).date().isoformat()
+        rewritten = instance.fetch_materializations(dsmr_readings.key, limit=10).records
+        assert [r.asset_materialization.partition for r in rewritten] == [today]
+        assert (
+            rewritten[0].asset_materialization.metadata["landed_rows"].value
+            == landed(data_dir, "readings", today).height
+        )

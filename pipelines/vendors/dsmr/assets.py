@@ -15,6 +15,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     EnvVar,
     MaterializeResult,
     MetadataValue,
@@ -23,7 +24,7 @@ from dagster import (
 
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.http import VendorConfigError, VendorDataError, VendorRequestError
-from pipelines.landing import LandingResult, PartitionWriter, land_frame, partition_dir, register_dataset
+from pipelines.landing import LandingResult, PartitionWriter, add_to_partition, land_frame, register_dataset
 from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
@@ -261,6 +262,10 @@ def datalogger_health(clients: Sequence[DsmrClient]) -> AssetCheckResult:
     )
 
 
+# A reading is one instance's reading id: what the cursor mode deduplicates against the landed day.
+READING_KEY = ("instance", "reading_id")
+
+
 def _cursor_stream(instance: str) -> str:
     return f"readings_{instance}"
 
@@ -298,7 +303,9 @@ def land_recent_readings(clients: Sequence[DsmrClient], now: datetime | None = N
                         fresh.setdefault(name, []).append(page)
             if fresh:
                 new = pl.concat([f for frames in fresh.values() for f in frames], how="vertical_relaxed")
-                result, added = _merge_into_partition(day.isoformat(), new)
+                result, added = add_to_partition(
+                    VENDOR, "readings", day.isoformat(), new, DsmrReading, READINGS, READING_KEY
+                )
                 results.append(result)
                 new_rows += added
                 for name, frames in fresh.items():
@@ -316,23 +323,6 @@ def _advance_cursor(instance: str, landed: pl.DataFrame) -> None:
         return
     ids = landed.filter(pl.col("measured_at") == newest)["reading_id"].to_list()
     write_cursor(VENDOR, _cursor_stream(instance), {"last_measured_at": newest.isoformat(), "ids_at_last": ids})
-
-
-def _merge_into_partition(partition_key: str, new: pl.DataFrame) -> tuple[LandingResult, int]:
-    stamp = ["_extracted_at", "_source"]
-    landed_dir = partition_dir("landing", VENDOR, "readings", partition_key)
-    held_dir = partition_dir("quarantine", VENDOR, "readings", partition_key)
-    existing = pl.read_parquet(landed_dir / "*.parquet").drop(stamp) if landed_dir.exists() else None
-    held = pl.read_parquet(held_dir / "*.parquet").drop(stamp) if held_dir.exists() else None
-    with PartitionWriter(VENDOR, "readings", partition_key, DsmrReading, READINGS) as writer:
-        if existing is not None and existing.height:
-            existing = DsmrReading.validate(existing)
-            new = new.join(existing.select("instance", "reading_id"), on=["instance", "reading_id"], how="anti")
-            writer.write(existing)
-        if held is not None and held.height:
-            writer.quarantine(held)
-        writer.write(new)
-    return writer.result, new.height
 
 
 # -- assets -----------------------------------------------------------------------------------
@@ -407,9 +397,23 @@ def dsmr_meter_statistics(dsmr: DsmrResource) -> MaterializeResult:
     deps=[dsmr_meters],
 )
 def dsmr_readings_recent(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
-    """Cursor mode for the schedule: readings after the last landed one, into `readings` partitions."""
+    """Cursor mode for the schedule: readings after the last landed one, into `readings` partitions.
+
+    The day partitions it rewrites belong to `dsmr/readings`: each is recorded as a
+    materialization of that asset and partition too, so lineage, the UI and the late-data
+    sensor (which rebuilds that day's facts) see the change.
+    """
     new_rows, results = land_recent_readings(dsmr.clients())
     context.log.info(f"dsmr readings_recent: {new_rows} new readings in {len(results)} partitions")
+    for result in results:
+        context.log_event(
+            AssetMaterialization(
+                asset_key=dsmr_readings.key,
+                partition=result.partition_date,
+                description="Rewritten with new readings by dsmr/readings_recent (cursor mode).",
+                metadata=materialize_result([result], with_check=False).metadata,
+            )
+        )
     return materialize_result(results, with_check=False)
 
 
