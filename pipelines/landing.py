@@ -55,13 +55,13 @@ def ensure_schema_partitions() -> list[Path]:
     return written
 
 
-# Columns landing adds to every row (DESIGN.md's landing contract); readers of a landed
+# Columns landing adds to every row (the README's landing layout); readers of a landed
 # partition that write it again drop them first.
 STAMP_COLUMNS = ("_extracted_at", "_source")
 
 
 def _stamp(frame: pl.DataFrame, extracted_at: datetime, source: str) -> pl.DataFrame:
-    """Every landed row carries when it was extracted and from which endpoint (DESIGN.md)."""
+    """Every landed row carries when it was extracted and from which endpoint."""
     return frame.with_columns(
         pl.lit(extracted_at, dtype=pl.Datetime("us", "UTC")).alias("_extracted_at"),
         pl.lit(source, dtype=pl.String).alias("_source"),
