@@ -55,9 +55,11 @@ sql: export PIPELINES_SQL_QUERY := $(Q)
 sql: install
 	$(PY) -m pipelines.sql $(if $(Q),-c "$$PIPELINES_SQL_QUERY")
 
+# Style and formatting (ruff), then types (mypy on pipelines/, configured in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check pipelines tests bench
 	$(VENV)/bin/ruff format --check pipelines tests bench
+	$(VENV)/bin/mypy
 
 # Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|default|large.
 SCALE ?= default

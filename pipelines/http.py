@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -150,7 +151,7 @@ class VendorHttpClient:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, url: str, *, endpoint: str, **kwargs: object) -> httpx.Response:
+    def request(self, method: str, url: str, *, endpoint: str, **kwargs: Any) -> httpx.Response:
         """Send with retries on connect errors, timeouts, broken bodies, 429 and 5xx.
 
         `endpoint` is a short secret-free name for messages. Other 4xx answers are returned to
@@ -189,11 +190,11 @@ class VendorHttpClient:
             self.redact(f"gave up after {self.retry.max_attempts} attempts: {last_detail}"),
         ) from None
 
-    def _bounded(self, method: str, url: str, endpoint: str, **kwargs: object) -> httpx.Response:
+    def _bounded(self, method: str, url: str, endpoint: str, **kwargs: Any) -> httpx.Response:
         """Send and read the body within the policy's deadline and size cap (streamed, so
         neither a trickling nor a huge answer is waited for or held whole)."""
         deadline = time.monotonic() + self.retry.request_deadline_s
-        with self._http.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
+        with self._http.stream(method, url, **kwargs) as response:
             declared = int(response.headers.get("content-length") or 0)
             if declared > self.retry.max_response_bytes:
                 raise self._too_big(endpoint, declared)

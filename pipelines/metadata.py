@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -27,7 +28,7 @@ def materialize_result(results: Sequence[LandingResult], *, with_check: bool = T
     """Row counts, paths and a preview for one or more landed datasets, plus the quarantine check."""
     landed = sum(r.landed_rows for r in results)
     quarantined = sum(r.quarantined_rows for r in results)
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "dagster/row_count": landed,
         "landed_rows": landed,
         "quarantined_rows": quarantined,
@@ -47,7 +48,7 @@ def materialize_result(results: Sequence[LandingResult], *, with_check: bool = T
                 metadata={"quarantined_rows": quarantined, "quarantined_share": round(share, 6)},
             )
         )
-    return MaterializeResult(metadata=metadata, check_results=checks)  # type: ignore[arg-type]
+    return MaterializeResult(metadata=metadata, check_results=checks)
 
 
 def land_days(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 from dagster import BackfillPolicy, DailyPartitionsDefinition
@@ -13,7 +14,7 @@ daily_partitions = DailyPartitionsDefinition(start_date=partitions_start_date(),
 
 # Every daily asset (extraction and dbt facts) takes a whole backfill range in one step: a job
 # needs one policy for all its assets to run a range as one run, and dbt then builds it once.
-DAILY = {"partitions_def": daily_partitions, "backfill_policy": BackfillPolicy.single_run()}
+DAILY: dict[str, Any] = {"partitions_def": daily_partitions, "backfill_policy": BackfillPolicy.single_run()}
 
 
 def day_window(partition_key: str) -> tuple[datetime, datetime]:

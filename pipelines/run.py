@@ -307,7 +307,7 @@ def _landed(folder: Path) -> tuple[int, int]:
 
 def print_counts() -> None:
     root = data_dir()
-    rows = []
+    rows: list[tuple[str, int | None, int | None, int | None]] = []
     for dataset_dir in sorted((root / "landing").glob("*/*")):
         vendor, dataset = dataset_dir.parent.name, dataset_dir.name
         partitions, landed = _landed(dataset_dir)
@@ -325,7 +325,8 @@ def print_counts() -> None:
 def _mart_rows(con: duckdb.DuckDBPyConnection, mart: str) -> int | None:
     """The mart's row count, or None when dbt did not build it."""
     try:
-        return con.execute(f"select count(*) from {mart}").fetchone()[0]
+        (count,) = con.execute(f"select count(*) from {mart}").fetchall()[0]
+        return count
     except duckdb.CatalogException:
         return None
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
-from pandera.engines.polars_engine import DateTime
 
 QUARANTINE_COLUMNS = ("record", "reason")
 # Landed datasets' instants: UTC, microseconds.
-UTC_DATETIME = DateTime(time_zone="UTC", time_unit="us")
+# Instants in UTC at microseconds, as a pandera field type: pandera builds pl.Datetime("us", "UTC").
+UTC_DATETIME = Annotated[pl.Datetime, "us", "UTC"]
 
 
 def as_quarantine(rows: pl.DataFrame, reason: pl.Expr | str, *, leave_out: Sequence[str] = ()) -> pl.DataFrame:

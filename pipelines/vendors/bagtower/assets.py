@@ -3,6 +3,7 @@ with their events landed incrementally by modification time."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import pandera.polars as pa
 import polars as pl
@@ -127,13 +128,14 @@ def _snapshot_asset(dataset: str) -> AssetsDefinition:
 
 
 snapshot_assets = [_snapshot_asset(name) for name in SNAPSHOTS]
-for _dataset, _schema in {
+_DATASET_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     **{name: spec[1] for name, spec in SNAPSHOTS.items()},
     "device_logs": BagtowerLogValue,
     "device_log_summaries": BagtowerLogValue,
     "issues": BagtowerIssue,
     "issue_events": BagtowerIssueEvent,
-}.items():
+}
+for _dataset, _schema in _DATASET_SCHEMAS.items():
     register_dataset(VENDOR, _dataset, _schema)
 
 
@@ -221,7 +223,7 @@ def land_issues(client: BagtowerClient, now: datetime | None = None) -> tuple[li
                     paths.endpoint_name(paths.ISSUE_EVENTS),
                 )
             )
-    latest = changed["modified_at"].max()
+    latest = cast("datetime | None", changed["modified_at"].max())
     through = int(latest.timestamp()) if latest is not None else (cursor or {}).get("modified_through")
     write_cursor(VENDOR, ISSUES_STREAM, {"modified_through": through or int(first_moment.timestamp())})
     return issue_results, event_results

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import polars as pl
+from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 from pipelines.vendors.bagtower import paths
@@ -15,7 +16,7 @@ from pipelines.vendors.bagtower import paths
 VENDOR = "bagtower"
 SERIES = pl.Struct({"x": pl.List(pl.Int64), "y": pl.List(pl.Float64)})
 AGGREGATES = ("std", "min", "median", "max", "mean", "sum", "states")
-LOGS_SCHEMA = {
+LOGS_SCHEMA: SchemaDict = {
     "id": pl.String,
     "display": pl.String,
     "data": pl.Struct({name: SERIES for name in (*AGGREGATES, "raw")}),

@@ -25,7 +25,7 @@ class BagtowerLogValue(_Strict):
     display: str = pa.Field(nullable=True)
     aggregate: str = pa.Field(nullable=False, isin=["raw", *AGGREGATES])
     unix_timestamp: int = pa.Field(nullable=False)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
     value: float = pa.Field(nullable=True)
 
     # `error` too: pandera pops `name` when it builds the check, so a schema built second
@@ -46,8 +46,8 @@ class BagtowerDevice(_Strict):
     timezone: str = pa.Field(nullable=True)
     enabled: bool = pa.Field(nullable=True)
     is_pool: bool = pa.Field(nullable=True)
-    created_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    modified_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    created_at: UTC_DATETIME = pa.Field(nullable=True)
+    modified_at: UTC_DATETIME = pa.Field(nullable=True)
 
 
 class BagtowerGroup(_Strict):
@@ -61,13 +61,13 @@ class BagtowerIssue(_Strict):
     subtitle: str = pa.Field(nullable=True)
     start_ts: int = pa.Field(nullable=False)
     stop_ts: int = pa.Field(nullable=False)
-    started_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    stopped_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    started_at: UTC_DATETIME = pa.Field(nullable=False)
+    stopped_at: UTC_DATETIME = pa.Field(nullable=True)
     is_open: bool = pa.Field(nullable=False)
     is_archived: bool = pa.Field(nullable=False)
     is_manual: bool = pa.Field(nullable=True)
-    created_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    modified_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    created_at: UTC_DATETIME = pa.Field(nullable=True)
+    modified_at: UTC_DATETIME = pa.Field(nullable=False)
     monitor_id: str = pa.Field(nullable=True)
     cost: float = pa.Field(nullable=True)
     kanban_stage_id: str = pa.Field(nullable=True)
@@ -84,8 +84,8 @@ class BagtowerIssueEvent(_Strict):
     event_id: str = pa.Field(nullable=False, unique=True)
     issue_id: str = pa.Field(nullable=False)
     event_type: str = pa.Field(nullable=True)
-    occurred_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    modified_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    occurred_at: UTC_DATETIME = pa.Field(nullable=True)
+    modified_at: UTC_DATETIME = pa.Field(nullable=True)
     is_created_by_user: bool = pa.Field(nullable=True)
     content: str = pa.Field(nullable=True)
 
@@ -96,8 +96,8 @@ class BagtowerCatalogItem(_Strict):
     id: str = pa.Field(nullable=False, unique=True)
     title: str = pa.Field(nullable=True)
     description: str = pa.Field(nullable=True)
-    created_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    modified_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    created_at: UTC_DATETIME = pa.Field(nullable=True)
+    modified_at: UTC_DATETIME = pa.Field(nullable=True)
 
 
 class BagtowerKanbanStage(_Strict):
@@ -116,14 +116,14 @@ class BagtowerMonitor(_Strict):
     delay_s: int = pa.Field(nullable=True)
     fixed_cost: float = pa.Field(nullable=True)
     cost_per_minute: float = pa.Field(nullable=True)
-    created_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    modified_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    created_at: UTC_DATETIME = pa.Field(nullable=True)
+    modified_at: UTC_DATETIME = pa.Field(nullable=True)
 
 
 class BagtowerAnnotation(_Strict):
     annotation_id: str = pa.Field(nullable=False, unique=True)
     device_id: str = pa.Field(nullable=False)
     user_id: str = pa.Field(nullable=True)
-    annotated_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    annotated_at: UTC_DATETIME = pa.Field(nullable=True)
     title: str = pa.Field(nullable=True)
     content: str = pa.Field(nullable=True)

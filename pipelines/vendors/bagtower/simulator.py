@@ -415,9 +415,11 @@ class BagtowerSimulator:
         issue_id = _uuid(seed, label)
         events = self._issue_events(issue_id, start, stop, now, closed, archived, label)
         cause = self.causes[int(_unit(seed, label + ":cause") * len(CAUSES))] if closed else None
-        has_cause = cause is not None and _unit(seed, label + ":has-cause") < 0.6
-        solution = self.solutions[CAUSES.index(cause["title"])] if has_cause else None
-        has_solution = solution is not None and _unit(seed, label + ":has-solution") < 0.7
+        if cause is not None and _unit(seed, label + ":has-cause") >= 0.6:
+            cause = None  # closed without a cause recorded
+        solution = self.solutions[CAUSES.index(cause["title"])] if cause is not None else None
+        if solution is not None and _unit(seed, label + ":has-solution") >= 0.7:
+            solution = None
         minutes = (stop - start) / 60
         cost = monitor.fixed_cost + (monitor.cost_per_minute * minutes if closed else 0.0)
         stage = "resolved" if closed else ("in_progress" if now >= start + 3600 else "new")
@@ -436,9 +438,9 @@ class BagtowerSimulator:
             "causeMonitorId": monitor.id,
             "cost": round(cost, 2),
             "kanbanStageId": stage,
-            "causeId": cause["id"] if has_cause else None,
-            "cause": cause["title"] if has_cause else None,
-            "solutionId": solution["id"] if has_solution else None,
+            "causeId": cause["id"] if cause is not None else None,
+            "cause": cause["title"] if cause is not None else None,
+            "solutionId": solution["id"] if solution is not None else None,
             "threadId": _uuid(seed, label + ":thread"),
             "lastIssueEvent": events[-1],
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 from pipelines.validation import as_quarantine
 
@@ -50,7 +51,7 @@ def log_values_frame(series: pl.DataFrame) -> pl.DataFrame:
 
 def devices_frame(devices: list[dict]) -> pl.DataFrame:
     """Devices; `types` (metric id -> type, device-defined) is kept as JSON text."""
-    schema = {
+    schema: SchemaDict = {
         "deviceId": pl.String,
         "deviceName": pl.String,
         "group": pl.String,
@@ -82,7 +83,7 @@ def devices_frame(devices: list[dict]) -> pl.DataFrame:
     )
 
 
-ISSUE_SCHEMA = {
+ISSUE_SCHEMA: SchemaDict = {
     "id": pl.String,
     "deviceId": pl.String,
     "display": pl.Struct({"title": pl.String, "subtitle": pl.String}),
@@ -154,7 +155,7 @@ def issue_events_frame(events: list[dict]) -> pl.DataFrame:
 
 def catalog_frame(items: list[dict]) -> pl.DataFrame:
     """Causes or solutions: id, title, description, created/modified (UTC)."""
-    schema = {
+    schema: SchemaDict = {
         "id": pl.String,
         "title": pl.String,
         "description": pl.String,
@@ -178,7 +179,7 @@ def kanban_stages_frame(stages: list[dict]) -> pl.DataFrame:
 
 
 def monitors_frame(monitors: list[dict]) -> pl.DataFrame:
-    schema = {
+    schema: SchemaDict = {
         "id": pl.String,
         "name": pl.String,
         "metricList": pl.List(pl.String),
@@ -205,7 +206,7 @@ def monitors_frame(monitors: list[dict]) -> pl.DataFrame:
 
 
 def annotations_frame(annotations: list[dict]) -> pl.DataFrame:
-    schema = {
+    schema: SchemaDict = {
         "id": pl.String,
         "deviceId": pl.String,
         "userId": pl.String,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import polars as pl
+from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, check_base_url, is_empty
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 VENDOR = "baxo"
 
-HISTORICS_SCHEMA = {
+HISTORICS_SCHEMA: SchemaDict = {
     "historics": pl.List(
         pl.Struct(
             {
@@ -116,7 +117,7 @@ class BaxoClient:
         params = {"get": "devices-realtimes", "contractId": contract_id, **_device_param(device_ids)}
         logs = self._json(params, "logs")
         frame = pl.from_dicts(
-            logs,  # type: ignore[arg-type]
+            logs,
             schema={
                 "deviceIdentifiant": pl.String,
                 "deviceIdentifier": pl.String,
@@ -169,7 +170,7 @@ class BaxoClient:
         }
         if tag_references:
             params["tagReferences"] = ",".join(tag_references)
-        url, form, visited = "", params, set()
+        url, form, visited = "", params, set[str]()
         landed = pl.DataFrame(schema={c: RAW_HISTORIC_COLUMNS[c] for c in HISTORIC_KEY})
         pages_without_news = 0
         while True:

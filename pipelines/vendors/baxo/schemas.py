@@ -15,7 +15,7 @@ class _TagValues(pa.DataFrameModel):
     value_raw: str = pa.Field(nullable=True)
     value: float = pa.Field(nullable=True)
     timestamp_2000: int = pa.Field(nullable=True)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
 
     # `error` too: pandera pops `name` when it builds the check, so a schema built second
     # (a subclass sharing this check) would otherwise report the function name.

@@ -7,6 +7,7 @@ that warns while an instance's own monitoring reports issues (a stalled datalogg
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import polars as pl
 from dagster import (
@@ -87,7 +88,7 @@ class DsmrResource(VendorResource):
         ]
 
 
-def _spec(dataset: str, *extra_checks: str) -> dict:
+def _spec(dataset: str, *extra_checks: str) -> dict[str, Any]:
     key = AssetKey([VENDOR, dataset])
     descriptions = {
         DATALOGGER_CHECK: "No instance reports monitoring issues (DSMR-reader's Status page): a stalled "
@@ -318,7 +319,7 @@ def land_recent_readings(clients: Sequence[DsmrClient], now: datetime | None = N
 
 
 def _advance_cursor(instance: str, landed: pl.DataFrame) -> None:
-    newest = landed["measured_at"].max()
+    newest = cast("datetime | None", landed["measured_at"].max())
     if newest is None:
         return
     ids = landed.filter(pl.col("measured_at") == newest)["reading_id"].to_list()

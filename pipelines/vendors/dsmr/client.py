@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,7 +73,7 @@ def instances_from_env(spec: str, environ: Mapping[str, str] | None = None) -> l
     environ = os.environ if environ is None else environ
     try:
         entries = json.loads(spec)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ValueError(f"DSMR_INSTANCES is not valid JSON: {exc.msg}") from None
     if not isinstance(entries, list) or not entries:
         raise ValueError("DSMR_INSTANCES must be a non-empty JSON list of instances")
@@ -243,7 +244,7 @@ class DsmrClient:
                 yield fresh
             if not next_url:
                 return
-            newest = page["measured_at"].max()
+            newest = cast("datetime | None", page["measured_at"].max())
             if newest is not None and newest > key_at:
                 key_at, offset = newest, 0
             else:

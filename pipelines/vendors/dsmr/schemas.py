@@ -6,17 +6,18 @@ fields), never floats.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
-from pandera.engines.polars_engine import Decimal
 
 from pipelines.validation import UTC_DATETIME
 
-KWH = Decimal(precision=12, scale=3)  # kWh, kW and m3: three decimals, as the API gives them
-MONEY = Decimal(precision=12, scale=2)
-TEMPERATURE = Decimal(precision=6, scale=1)
-VOLTAGE = Decimal(precision=6, scale=1)
+KWH = Annotated[pl.Decimal, 12, 3]  # kWh, kW and m3: three decimals, as the API gives them
+MONEY = Annotated[pl.Decimal, 12, 2]
+TEMPERATURE = Annotated[pl.Decimal, 6, 1]
+VOLTAGE = Annotated[pl.Decimal, 6, 1]
 
 
 class _Strict(pa.DataFrameModel):
@@ -28,15 +29,15 @@ class _Strict(pa.DataFrameModel):
 class _Phases(_Strict):
     """Per-phase power, voltage and current as a reading carries them (null on one-phase meters)."""
 
-    phase_currently_delivered_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_delivered_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_delivered_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_returned_l1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_returned_l2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_currently_returned_l3: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_voltage_l1: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_voltage_l2: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    phase_voltage_l3: VOLTAGE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    phase_currently_delivered_l1: KWH = pa.Field(nullable=True)
+    phase_currently_delivered_l2: KWH = pa.Field(nullable=True)
+    phase_currently_delivered_l3: KWH = pa.Field(nullable=True)
+    phase_currently_returned_l1: KWH = pa.Field(nullable=True)
+    phase_currently_returned_l2: KWH = pa.Field(nullable=True)
+    phase_currently_returned_l3: KWH = pa.Field(nullable=True)
+    phase_voltage_l1: VOLTAGE = pa.Field(nullable=True)
+    phase_voltage_l2: VOLTAGE = pa.Field(nullable=True)
+    phase_voltage_l3: VOLTAGE = pa.Field(nullable=True)
     phase_power_current_l1: int = pa.Field(nullable=True)
     phase_power_current_l2: int = pa.Field(nullable=True)
     phase_power_current_l3: int = pa.Field(nullable=True)
@@ -45,15 +46,15 @@ class _Phases(_Strict):
 class DsmrReading(_Phases):
     instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
     reading_id: int = pa.Field(nullable=False)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity_delivered_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_delivered_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_returned_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_returned_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    electricity_currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity_currently_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    gas_measured_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    gas_delivered: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
+    electricity_delivered_1: KWH = pa.Field(nullable=False, ge=0)
+    electricity_delivered_2: KWH = pa.Field(nullable=False, ge=0)
+    electricity_returned_1: KWH = pa.Field(nullable=False, ge=0)
+    electricity_returned_2: KWH = pa.Field(nullable=False, ge=0)
+    electricity_currently_delivered: KWH = pa.Field(nullable=False)
+    electricity_currently_returned: KWH = pa.Field(nullable=False)
+    gas_measured_at: UTC_DATETIME = pa.Field(nullable=True)
+    gas_delivered: KWH = pa.Field(nullable=True)
     timestamp_raw: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(name="gas position comes with its timestamp")
@@ -64,42 +65,42 @@ class DsmrReading(_Phases):
 class _Energy(_Strict):
     instance: str = pa.Field(nullable=False)
     stat_id: int = pa.Field(nullable=True)
-    electricity1: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity2: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity1_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity2_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    gas: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity1: KWH = pa.Field(nullable=False)
+    electricity2: KWH = pa.Field(nullable=False)
+    electricity1_returned: KWH = pa.Field(nullable=False)
+    electricity2_returned: KWH = pa.Field(nullable=False)
+    gas: KWH = pa.Field(nullable=True)
 
 
 class DsmrHourStatistic(_Energy):
-    hour_start: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    hour_start: UTC_DATETIME = pa.Field(nullable=False)
     hour_start_raw: str = pa.Field(nullable=True)
 
 
 class DsmrDayStatistic(_Energy):
     day: pl.Date = pa.Field(nullable=False)
-    electricity1_cost: MONEY = pa.Field(nullable=False)  # type: ignore[valid-type]
-    electricity2_cost: MONEY = pa.Field(nullable=False)  # type: ignore[valid-type]
-    gas_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
-    fixed_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
-    total_cost: MONEY = pa.Field(nullable=False)  # type: ignore[valid-type]
-    lowest_temperature: TEMPERATURE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    highest_temperature: TEMPERATURE = pa.Field(nullable=True)  # type: ignore[valid-type]
-    average_temperature: TEMPERATURE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity1_cost: MONEY = pa.Field(nullable=False)
+    electricity2_cost: MONEY = pa.Field(nullable=False)
+    gas_cost: MONEY = pa.Field(nullable=True)
+    fixed_cost: MONEY = pa.Field(nullable=True)
+    total_cost: MONEY = pa.Field(nullable=False)
+    lowest_temperature: TEMPERATURE = pa.Field(nullable=True)
+    highest_temperature: TEMPERATURE = pa.Field(nullable=True)
+    average_temperature: TEMPERATURE = pa.Field(nullable=True)
 
 
 class DsmrConsumptionToday(_Strict):
     instance: str = pa.Field(nullable=False, unique=True)
     day: pl.Date = pa.Field(nullable=False)
-    electricity1: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    electricity2: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    electricity1_returned: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    electricity2_returned: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    gas: KWH = pa.Field(nullable=True)  # type: ignore[valid-type]
-    electricity1_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
-    electricity2_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
-    gas_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
-    total_cost: MONEY = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity1: KWH = pa.Field(nullable=True)
+    electricity2: KWH = pa.Field(nullable=True)
+    electricity1_returned: KWH = pa.Field(nullable=True)
+    electricity2_returned: KWH = pa.Field(nullable=True)
+    gas: KWH = pa.Field(nullable=True)
+    electricity1_cost: MONEY = pa.Field(nullable=True)
+    electricity2_cost: MONEY = pa.Field(nullable=True)
+    gas_cost: MONEY = pa.Field(nullable=True)
+    total_cost: MONEY = pa.Field(nullable=True)
 
 
 class DsmrMeter(_Strict):
@@ -107,10 +108,10 @@ class DsmrMeter(_Strict):
     timezone: str = pa.Field(nullable=False)
     base_url: str = pa.Field(nullable=False)
     reading_count: int = pa.Field(nullable=True, ge=0)
-    latest_reading_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    latest_reading_at: UTC_DATETIME = pa.Field(nullable=True)
 
 
-PRICE = Decimal(precision=12, scale=6)
+PRICE = Annotated[pl.Decimal, 12, 6]
 
 
 class DsmrQuarterHourPeak(_Strict):
@@ -118,9 +119,9 @@ class DsmrQuarterHourPeak(_Strict):
 
     instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
     peak_id: int = pa.Field(nullable=True)
-    read_at_start: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    read_at_end: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    average_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    read_at_start: UTC_DATETIME = pa.Field(nullable=False)
+    read_at_end: UTC_DATETIME = pa.Field(nullable=False)
+    average_delivered: KWH = pa.Field(nullable=False)
     read_at_start_raw: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(name="a peak ends at or after its start")
@@ -131,22 +132,22 @@ class DsmrQuarterHourPeak(_Strict):
 class DsmrElectricityConsumption(_Phases):
     instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
     consumption_id: int = pa.Field(nullable=True)
-    read_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    delivered_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    returned_1: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    delivered_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    returned_2: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
-    currently_returned: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    read_at: UTC_DATETIME = pa.Field(nullable=False)
+    delivered_1: KWH = pa.Field(nullable=False, ge=0)
+    returned_1: KWH = pa.Field(nullable=False, ge=0)
+    delivered_2: KWH = pa.Field(nullable=False, ge=0)
+    returned_2: KWH = pa.Field(nullable=False, ge=0)
+    currently_delivered: KWH = pa.Field(nullable=False)
+    currently_returned: KWH = pa.Field(nullable=False)
     read_at_raw: str = pa.Field(nullable=True)
 
 
 class DsmrGasConsumption(_Strict):
     instance: str = pa.Field(nullable=False, str_length={"min_value": 1})
     consumption_id: int = pa.Field(nullable=True)
-    read_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
-    delivered: KWH = pa.Field(nullable=False, ge=0)  # type: ignore[valid-type]
-    currently_delivered: KWH = pa.Field(nullable=False)  # type: ignore[valid-type]
+    read_at: UTC_DATETIME = pa.Field(nullable=False)
+    delivered: KWH = pa.Field(nullable=False, ge=0)
+    currently_delivered: KWH = pa.Field(nullable=False)
     read_at_raw: str = pa.Field(nullable=True)
 
 
@@ -158,12 +159,12 @@ class DsmrEnergySupplierPrice(_Strict):
     start_date: pl.Date = pa.Field(nullable=False)
     end_date: pl.Date = pa.Field(nullable=False)
     description: str = pa.Field(nullable=True)
-    electricity_delivered_1_price: PRICE = pa.Field(nullable=True, ge=0)  # type: ignore[valid-type]
-    electricity_delivered_2_price: PRICE = pa.Field(nullable=True, ge=0)  # type: ignore[valid-type]
-    gas_price: PRICE = pa.Field(nullable=True, ge=0)  # type: ignore[valid-type]
-    electricity_returned_1_price: PRICE = pa.Field(nullable=True, ge=0)  # type: ignore[valid-type]
-    electricity_returned_2_price: PRICE = pa.Field(nullable=True, ge=0)  # type: ignore[valid-type]
-    fixed_daily_cost: PRICE = pa.Field(nullable=True)  # type: ignore[valid-type]
+    electricity_delivered_1_price: PRICE = pa.Field(nullable=True, ge=0)
+    electricity_delivered_2_price: PRICE = pa.Field(nullable=True, ge=0)
+    gas_price: PRICE = pa.Field(nullable=True, ge=0)
+    electricity_returned_1_price: PRICE = pa.Field(nullable=True, ge=0)
+    electricity_returned_2_price: PRICE = pa.Field(nullable=True, ge=0)
+    fixed_daily_cost: PRICE = pa.Field(nullable=True)
 
     @pa.dataframe_check(name="a contract ends on or after its start")
     def ends_after_start(cls, data: PolarsData) -> pl.LazyFrame:
@@ -174,7 +175,7 @@ class DsmrMeterStatistics(_Strict):
     """The datalogger's counters of one instance at the time of the snapshot."""
 
     instance: str = pa.Field(nullable=False, unique=True)
-    measured_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=True)
     dsmr_version: str = pa.Field(nullable=True)
     electricity_tariff: int = pa.Field(nullable=True)
     power_failure_count: int = pa.Field(nullable=True, ge=0)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -928,11 +929,15 @@ def config_at(now: datetime) -> DsmrSimulatorConfig:
     return DsmrSimulatorConfig(now=now)
 
 
+# An endpoint of one authenticated instance.
+MeterHandler = Callable[[Request, "MeterModel"], Awaitable[Response]]
+
+
 def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
     """The ASGI app; `app.state.simulator` exposes the simulated instances to tests."""
     simulator = DsmrSimulator(config)
 
-    def guarded(handler):  # type: ignore[no-untyped-def]
+    def guarded(handler: MeterHandler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             path = request.url.path.split("/api/v2/", 1)[-1]
             if path in simulator.config.failing_endpoints:
@@ -955,7 +960,7 @@ def create_app(config: DsmrSimulatorConfig | None = None) -> Starlette:
         count, page = simulator.reading_page(model, dict(request.query_params))
         return Response(_page_body(request, count, _results_json(page)), media_type="application/json")
 
-    def listing(fetch):  # type: ignore[no-untyped-def]
+    def listing(fetch: Callable[[MeterModel, dict[str, str]], pl.DataFrame]) -> MeterHandler:
         async def handler(request: Request, model: MeterModel) -> Response:
             params = dict(request.query_params)
             rows = fetch(model, params)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import polars as pl
+from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 KWH = pl.Decimal(12, 3)
 MONEY = pl.Decimal(12, 2)
@@ -197,7 +198,7 @@ RAW_METER_STATISTICS_SCHEMA = {
 }
 
 
-def _raw(results: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _raw(results: list[dict], schema: SchemaDict) -> pl.DataFrame:
     """A page as typed text columns: JSON numbers (the open decimal form) become their text."""
     if not results:
         return pl.DataFrame(schema=schema)

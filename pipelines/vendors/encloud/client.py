@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import httpx
 import polars as pl
+from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient
 
@@ -31,7 +32,7 @@ DEVICES = "integration/devices"
 PAGE_LIMIT = 100
 MAX_WALKS = 3  # walks of the pages when the device count keeps changing mid-pull
 
-DEVICE_FIELDS = {
+DEVICE_FIELDS: SchemaDict = {
     "device_uid": pl.String,
     "sim_id": pl.String,
     "location": pl.List(pl.Float64),
@@ -162,7 +163,7 @@ class EncloudClient:
             raise self.http.fail(DEVICES, response, f"page {params['page']}")
         if response.content.strip() in EMPTY_BODIES:  # no device, in a form the doc leaves open
             return 0, pl.DataFrame(schema={**DEVICE_FIELDS, **dict.fromkeys(keys, pl.String)})
-        schema = {
+        schema: SchemaDict = {
             "totalFilteredResults": pl.Int64,
             "devices": pl.List(pl.Struct({**DEVICE_FIELDS, "last_data": pl.Struct(dict.fromkeys(keys, pl.String))})),
         }

@@ -21,12 +21,12 @@ class EncloudDevice(pa.DataFrameModel):
     latitude: float = pa.Field(nullable=True, in_range={"min_value": -90, "max_value": 90})
     longitude: float = pa.Field(nullable=True, in_range={"min_value": -180, "max_value": 180})
     frequency_s: int = pa.Field(nullable=True, ge=0)
-    created_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    updated_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    created_at: UTC_DATETIME = pa.Field(nullable=True)
+    updated_at: UTC_DATETIME = pa.Field(nullable=True)
     location_string: str = pa.Field(nullable=True)
     state: str = pa.Field(nullable=False, isin=STATES)
-    last_seen_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    as_of: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    last_seen_at: UTC_DATETIME = pa.Field(nullable=True)
+    as_of: UTC_DATETIME = pa.Field(nullable=False)
 
     class Config:
         strict = True
@@ -40,7 +40,7 @@ class EncloudReading(pa.DataFrameModel):
     value_raw: str = pa.Field(nullable=False)
     value: float = pa.Field(nullable=True)
     status: str = pa.Field(nullable=True)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
 
     @pa.dataframe_check(name="numeric key has a number")
     def numeric_key_has_number(cls, data: PolarsData) -> pl.LazyFrame:

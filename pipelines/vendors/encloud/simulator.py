@@ -134,12 +134,13 @@ def format_timestamp(seconds: int | None, form: str) -> int | str | None:
     if seconds is None:
         return None
     moment = datetime.fromtimestamp(seconds, UTC)
-    return {
+    forms: dict[str, int | str] = {
         "epoch_s": seconds,
         "epoch_ms": seconds * 1000,
         "iso_z": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "iso_offset": moment.astimezone(_OFFSET).isoformat(),
-    }[form]
+    }
+    return forms[form]
 
 
 def build_fleet(config: EncloudSimulatorConfig) -> list[SimDevice]:
@@ -430,11 +431,14 @@ def create_app(config: EncloudSimulatorConfig | None = None) -> Starlette:
     """The ASGI app; `app.state.simulator` exposes the simulated account to tests."""
     simulator = EncloudSimulator(config)
 
-    async def json_body(request: Request) -> object:
+    async def json_body(request: Request) -> dict:
         try:
-            return await request.json()
+            body = await request.json()
         except ValueError:
             raise EncloudError(400, "user is not present") from None
+        if not isinstance(body, dict):
+            raise EncloudError(400, "user is not present")
+        return body
 
     async def endpoint(request: Request) -> Response:
         path, method = request.url.path, request.method

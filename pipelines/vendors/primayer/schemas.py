@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandera.polars as pa
-from pandera.engines.polars_engine import Date
+import polars as pl
 
 from pipelines.validation import UTC_DATETIME
 
@@ -17,7 +17,7 @@ class _Strict(pa.DataFrameModel):
 class PrimayerEpoch(_Strict):
     serial: str = pa.Field(str_length={"min_value": 1})
     timestamp_local: str = pa.Field(nullable=True)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
     battery: float = pa.Field(nullable=True, ge=0, le=100)
     cnv: int = pa.Field(nullable=True)
     lcf: int = pa.Field(nullable=True)
@@ -30,16 +30,16 @@ class PrimayerEpoch(_Strict):
 
 class PrimayerHistogramBin(_Strict):
     serial: str
-    epoch_at: UTC_DATETIME  # type: ignore[valid-type]
-    histogram_at: UTC_DATETIME  # type: ignore[valid-type]
+    epoch_at: UTC_DATETIME
+    histogram_at: UTC_DATETIME
     bin: int = pa.Field(ge=0)
     count: int = pa.Field(ge=0)
 
 
 class PrimayerHistogramStat(_Strict):
     serial: str
-    epoch_at: UTC_DATETIME  # type: ignore[valid-type]
-    histogram_at: UTC_DATETIME  # type: ignore[valid-type]
+    epoch_at: UTC_DATETIME
+    histogram_at: UTC_DATETIME
     bin_count: int = pa.Field(gt=0)
     total_samples: int = pa.Field(gt=0)
     modal_bin: int = pa.Field(ge=0)
@@ -54,7 +54,7 @@ class PrimayerHistogramStat(_Strict):
 class PrimayerInfo(_Strict):
     serial: str
     timestamp_local: str = pa.Field(nullable=True)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
     battery: float = pa.Field(nullable=True, ge=0, le=100)
     cnv: int = pa.Field(nullable=True)
     lcf: int = pa.Field(nullable=True)
@@ -63,7 +63,7 @@ class PrimayerInfo(_Strict):
 class PrimayerSignal(_Strict):
     serial: str
     timestamp_local: str = pa.Field(nullable=True)
-    measured_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    measured_at: UTC_DATETIME = pa.Field(nullable=False)
     network_name: str = pa.Field(nullable=True)
     network_type: str = pa.Field(nullable=True)
     signal_raw: str = pa.Field(nullable=True)
@@ -75,8 +75,8 @@ class PrimayerGroupSummary(_Strict):
     group_name: str = pa.Field(nullable=True)
     leak_count: int = pa.Field(ge=0)
     timestamp_local: str = pa.Field(nullable=True)
-    reported_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
-    report_date: Date  # type: ignore[valid-type]
+    reported_at: UTC_DATETIME = pa.Field(nullable=True)
+    report_date: pl.Date
 
 
 class PrimayerLeak(_Strict):
@@ -86,14 +86,14 @@ class PrimayerLeak(_Strict):
     confidence: float = pa.Field(nullable=True, ge=0, le=100)
     distance_from_left_m: float = pa.Field(nullable=True, ge=0)
     detected_raw: str = pa.Field(nullable=True)
-    detected_on: Date = pa.Field(nullable=False)  # type: ignore[valid-type]
+    detected_on: pl.Date = pa.Field(nullable=False)
 
 
 class PrimayerAudioClip(_Strict):
     group_id: int
     serial: str
     timestamp_local: str = pa.Field(nullable=True)
-    recorded_at: UTC_DATETIME = pa.Field(nullable=False)  # type: ignore[valid-type]
+    recorded_at: UTC_DATETIME = pa.Field(nullable=False)
     sample_count: int = pa.Field(gt=0)
     sample_rate_hz: int = pa.Field(gt=0)
     duration_s: float = pa.Field(gt=0)

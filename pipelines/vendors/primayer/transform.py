@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import polars as pl
+from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 from pipelines.validation import split_by_rules
 
@@ -204,7 +205,7 @@ def snake_case(header: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower() or "column"
 
 
-def report_frame(raw: pl.DataFrame, known: dict[str, pl.DataType]) -> pl.DataFrame:
+def report_frame(raw: pl.DataFrame, known: SchemaDict) -> pl.DataFrame:
     """Columns renamed to snake_case by header; known ones typed, unknown ones kept as text."""
     renamed = raw.rename({c: snake_case(c) for c in raw.columns})
     missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in known.items() if name not in renamed.columns]
