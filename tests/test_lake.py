@@ -227,10 +227,11 @@ def test_weekly_maintenance_compacts_expires_and_deletes_old_files(
 ) -> None:
     monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
     with lake_connect(read_only=False) as con:
-        con.execute("create table fct_reading as select range as value from range(50000)")
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_reading as select range as value from range(50000)")
         for _ in range(3):  # small appends, then a rebuild: files only older snapshots use
-            con.execute("insert into fct_reading select range from range(20000)")
-        con.execute("create or replace table fct_reading as select range as value from range(30000)")
+            con.execute("insert into marts.fct_reading select range from range(20000)")
+        con.execute("create or replace table marts.fct_reading as select range as value from range(30000)")
         snapshots_before = con.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0]
     files_before = len(list((tmp_path / "lake" / "data").rglob("*.parquet")))
 
