@@ -139,15 +139,19 @@ def _known_vendors() -> tuple[str, ...]:
 
 def describe_test(test: Mapping[str, Any]) -> str:
     """What a dbt test asserts, in words, for its Dagster check: its own description if it has
-    one, else one built from the generic test's name and arguments, else its SQL file's name."""
-    if test.get("description"):
-        return test["description"]
-    metadata = test.get("test_metadata") or {}
+    one, a singular test's leading comment, or words built from a generic test's arguments."""
+    config = test.get("config", {})
+    outcome = "warns" if (config.get("severity") or "error").lower() == "warn" else "fails the build"
+    scope = f" (rows where {config['where']})" if config.get("where") else ""
+    assertion = test.get("description") or _leading_comment(test.get("raw_code", ""))
+    if not assertion:
+        assertion = _generic_assertion(test.get("test_metadata") or {}, test["name"])
+    return f"{assertion.rstrip('.')}{scope}; otherwise it {outcome}."
+
+
+def _generic_assertion(metadata: Mapping[str, Any], name: str) -> str:
     kwargs = metadata.get("kwargs", {})
-    column = kwargs.get("column_name")
-    subject = f"`{column}`" if column else "the model"
-    severity = (test.get("config", {}).get("severity") or "error").lower()
-    outcome = "warns" if severity == "warn" else "fails the build"
+    subject = f"`{kwargs['column_name']}`" if kwargs.get("column_name") else "the model"
     phrases = {
         "not_null": f"{subject} is never null",
         "unique": f"{subject} is unique",
@@ -156,8 +160,17 @@ def describe_test(test: Mapping[str, Any]) -> str:
         "unique_combination_of_columns": f"({', '.join(kwargs.get('combination_of_columns', []))}) is unique",
         "nothing_held_back_in_warehouse": f"no row of {kwargs.get('vendor')} was kept out of the marts",
     }
-    assertion = phrases.get(metadata.get("name", ""), f"`{test['name']}` returns no rows")
-    return f"{assertion}; otherwise it {outcome} (dbt test `{test['name']}`)."
+    return phrases.get(metadata.get("name", ""), f"`{name}` returns no rows")
+
+
+def _leading_comment(sql: str) -> str:
+    """The first paragraph of the `--` comment a singular test's SQL opens with."""
+    lines = []
+    for line in sql.strip().splitlines():
+        if not line.startswith("--") or (lines and line.strip() == "--"):
+            break
+        lines.append(line.removeprefix("--").strip())
+    return " ".join(lines)
 
 
 def _ref_name(to: object) -> str:
