@@ -24,13 +24,19 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSelection,
     AssetSpec,
     AutomationCondition,
+    Output,
+    TableColumn,
+    TableSchema,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
+from duckdb import DuckDBPyConnection
 
 from pipelines.extraction import daily_landed_keys
+from pipelines.lake import LAKE_ALIAS
 from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
 from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import DAILY
@@ -199,9 +205,48 @@ translator = WarehouseTranslator()
 
 
 def _with_warehouse_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
-    """dbt's events with each table's row count and each model's column schema (names, types,
-    descriptions) attached, queried from the lake as each model finishes."""
-    return invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    """dbt's events, each table's carrying its row count and column schema (names, types,
+    descriptions) read from the lake as dbt finishes it.
+
+    Not dagster-dbt's fetch_row_counts()/fetch_column_metadata(): they open dbt's adapter in this
+    process, which keeps dbt's DuckDB file (`lake/dbt.duckdb`) locked after the build, so the next
+    dbt invocation from the same process (the facts after the models) failed with "Could not set
+    lock on file". A read-only reader attaches the lake itself and holds no lock.
+    """
+    manifest, lake = invocation.manifest, None
+    try:
+        for event in invocation.stream():
+            node = _built_table(event, manifest)
+            if node is None:
+                yield event
+                continue
+            lake = lake or connect()  # opened once dbt has created the lake's catalog
+            yield _with_table_metadata(event, node, lake)
+    finally:
+        if lake is not None:
+            lake.close()
+
+
+def _built_table(event: Any, manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The dbt node of a table's (or seed's) materialization event, else None (views are left
+    alone: counting would run their whole query)."""
+    if not isinstance(event, Output | AssetMaterialization) or "unique_id" not in event.metadata:
+        return None
+    node = manifest["nodes"].get(event.metadata["unique_id"].value)
+    return node if node and node["config"].get("materialized") in ("table", "incremental", "seed") else None
+
+
+def _with_table_metadata(event: Any, node: Mapping[str, Any], lake: DuckDBPyConnection) -> Any:
+    """The event with `dagster/row_count` and `dagster/column_schema` of the node's table."""
+    schema, table = node["schema"], node["alias"]
+    columns = lake.execute(
+        "select column_name, data_type, comment from duckdb_columns()"
+        " where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        [LAKE_ALIAS, schema, table],
+    ).fetchall()
+    (rows,) = lake.execute(f'select count(*) from {LAKE_ALIAS}."{schema}"."{table}"').fetchone()
+    column_schema = TableSchema(columns=[TableColumn(name, kind, description=note) for name, kind, note in columns])
+    return event.with_metadata({**event.metadata, "dagster/row_count": rows, "dagster/column_schema": column_schema})
 
 
 @dbt_assets(
