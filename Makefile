@@ -10,10 +10,12 @@ export PIPELINES_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # `make ui` serves the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT).
 export DAGSTER_PORT ?= 3000
+# `make docs` serves dbt's documentation on http://127.0.0.1:$(DBT_DOCS_PORT).
+export DBT_DOCS_PORT ?= 8080
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install manifest run test test-fast ui sql lint lock bench clean
+.PHONY: install manifest run test test-fast ui sql docs lint lock bench clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,11 +51,17 @@ ui: manifest
 	$(PY) -m pipelines.run --ui
 
 # The DuckDB shell on the warehouse, read-only, marts in scope; works while dbt builds.
-# `make sql Q="select count(*) from fct_reading"` prints the answer and exits.
+# `make sql Q="select count(*) from marts.fct_reading"` prints the answer and exits.
 # Q travels in the environment, so no quote in it can break the command line.
 sql: export PIPELINES_SQL_QUERY := $(Q)
 sql: install
 	$(PY) -m pipelines.sql $(if $(Q),-c "$$PIPELINES_SQL_QUERY")
+
+# dbt's documentation of every model and column, with the lake's types (its catalog), then served.
+docs: manifest
+	cd dbt_project && ../$(DBT) docs generate --quiet --profiles-dir .
+	@echo "dbt docs on http://127.0.0.1:$(DBT_DOCS_PORT) (Ctrl-C to stop)"
+	cd dbt_project && ../$(DBT) docs serve --profiles-dir . --host 127.0.0.1 --port $(DBT_DOCS_PORT) --no-browser
 
 # Style and formatting (ruff), then types (mypy on pipelines/, configured in pyproject.toml).
 lint: install

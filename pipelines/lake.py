@@ -20,6 +20,8 @@ import duckdb
 from pipelines.settings import data_dir
 
 LAKE_ALIAS = "lake"
+# dbt's schemas in the lake (dbt_project.yml): readers start in the marts, the rest is a prefix away.
+MARTS_SCHEMA = "marts"
 # The DuckDB extensions the lake needs, by extension name, with the PyPI wheel that ships each.
 # They are installed into DuckDB from the wheel's file: nothing is downloaded at run time.
 EXTENSION_PACKAGES = {"ducklake": "duckdb_extension_ducklake", "sqlite": "duckdb_extension_sqlite"}
@@ -109,8 +111,15 @@ def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"LOAD {name}")
 
 
+def use_statement(read_only: bool) -> str:
+    """Readers start in the marts schema (`fct_reading` and `marts.fct_reading` both resolve;
+    `staging.stg_...` reaches the views); the writer in the lake's default schema."""
+    return f"USE {LAKE_ALIAS}.{MARTS_SCHEMA}" if read_only else f"USE {LAKE_ALIAS}"
+
+
 def connect(read_only: bool = True, root: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with the lake attached and in use: `select * from fct_reading`.
+    """An in-memory DuckDB session with the lake attached and its marts in use: `select * from
+    fct_reading`, `select * from marts.fct_reading`.
 
     Readers (the default) attach it READ_ONLY and see the snapshot last committed when each query
     starts; they never block dbt, nor does dbt block them. `read_only=False` is for maintenance.
@@ -124,8 +133,16 @@ def connect(read_only: bool = True, root: Path | None = None) -> duckdb.DuckDBPy
     try:
         load_extensions(con)
         con.execute(attach_statement(read_only, root))
-        con.execute(f"USE {LAKE_ALIAS}")
+        _use_marts_if_built(con, read_only)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _use_marts_if_built(con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+    """USE the marts; a lake dbt has not built marts in yet (only seeds so far) opens at its root."""
+    try:
+        con.execute(use_statement(read_only))
+    except duckdb.CatalogException:
+        con.execute(f"USE {LAKE_ALIAS}")

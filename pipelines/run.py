@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import duckdb
 import polars as pl
 
-from pipelines.lake import catalog_path, connect
+from pipelines.lake import MARTS_SCHEMA, catalog_path, connect
 from pipelines.landing import SCHEMA_ONLY_PARTITION
 from pipelines.settings import PROJECT_ROOT, data_dir
 from pipelines.simulation.registry import SimulatorSpec, all_specs
@@ -325,7 +325,7 @@ def print_counts() -> None:
 def _mart_rows(con: duckdb.DuckDBPyConnection, mart: str) -> int | None:
     """The mart's row count, or None when dbt did not build it."""
     try:
-        (count,) = con.execute(f"select count(*) from {mart}").fetchall()[0]
+        (count,) = con.execute(f"select count(*) from {MARTS_SCHEMA}.{mart}").fetchall()[0]
         return count
     except duckdb.CatalogException:
         return None

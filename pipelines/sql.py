@@ -1,11 +1,12 @@
 """`make sql`: the DuckDB shell on the warehouse, read-only, with the marts ready to query.
 
 python -m pipelines.sql                                   interactive shell (`.quit` to leave)
-python -m pipelines.sql -c "select count(*) from fct_reading"   one query, its answer, exit
+python -m pipelines.sql -c "select count(*) from marts.fct_reading"   one query, its answer, exit
 
 The shell is the DuckDB CLI of the engine's version (PyPI `duckdb-cli`), started with an init
-script that loads the lake's extensions from their wheels and attaches the lake READ_ONLY as the
-current database. It reads the last committed snapshot, so it works while dbt builds.
+script that loads the lake's extensions from their wheels, attaches the lake READ_ONLY and starts
+in its `marts` schema (`staging.` and `intermediate.` reach the views behind them). It reads the
+last committed snapshot, so it works while dbt builds.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.lake import LAKE_ALIAS, attach_statement, catalog_path, extension_statements
+from pipelines.lake import attach_statement, catalog_path, extension_statements, use_statement
 
-WELCOME = "-- The warehouse (read-only): show tables; select * from fct_reading limit 10; .quit to leave"
+WELCOME = (
+    "-- The warehouse (read-only), in its marts: show tables; select * from marts.fct_reading limit 10;"
+    " docs/analysts.md has more; .quit to leave"
+)
 
 
 def init_script() -> str:
     """SQL the CLI runs before anything else; quiet, so `-c` prints only the answer."""
-    statements = [*extension_statements(), attach_statement(read_only=True), f"USE {LAKE_ALIAS}"]
+    statements = [*extension_statements(), attach_statement(read_only=True), use_statement(read_only=True)]
     return "".join(f"{statement};\n" for statement in statements)
 
 

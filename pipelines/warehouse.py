@@ -20,16 +20,23 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSelection,
     AssetSpec,
     AutomationCondition,
+    Output,
+    TableColumn,
+    TableSchema,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
+from duckdb import DuckDBPyConnection
 
 from pipelines.extraction import daily_landed_keys
+from pipelines.lake import LAKE_ALIAS
 from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
 from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import DAILY
@@ -61,9 +68,17 @@ def late_data_condition() -> AutomationCondition:
     ).with_label("day re-landed after the facts were built")
 
 
+# The dbt layers, each a schema of the lake and an asset group in Dagster (dbt_project.yml).
+LAYERS = ("seeds", "staging", "intermediate", "marts")
+# Who answers for the warehouse's tables in the UI; the extraction assets name no owner.
+WAREHOUSE_OWNER = "team:data-platform"
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
     """dbt sources keep their `[vendor, dataset]` keys, which are the extraction assets' keys;
-    incremental facts also depend on the daily landed datasets they read through the views."""
+    incremental facts also depend on the daily landed datasets they read through the views.
+    Models are grouped by layer (seeds, staging, intermediate, marts) like the lake's schemas,
+    and every dbt test becomes a check with a description saying what it asserts."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -71,7 +86,24 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return AssetKey([dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "warehouse"
+        return layer_of(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [WAREHOUSE_OWNER]
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        """The layer, and the vendor of a vendor's own model (its folder), to filter the UI by."""
+        tags = {"layer": layer_of(dbt_resource_props)}
+        vendor = _vendor_folder(dbt_resource_props)
+        return {**tags, "vendor": vendor} if vendor else tags
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -89,6 +121,68 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return spec.merge_attributes(deps=[AssetDep(key) for key in read_days]).replace_attributes(
             automation_condition=late_data_condition()
         )
+
+
+def layer_of(dbt_resource_props: Mapping[str, Any]) -> str:
+    """seeds, staging, intermediate or marts: a seed by its type, a model by its top folder."""
+    if dbt_resource_props["resource_type"] == "seed":
+        return "seeds"
+    fqn = dbt_resource_props.get("fqn", [])
+    return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "marts"
+
+
+def _vendor_folder(dbt_resource_props: Mapping[str, Any]) -> str | None:
+    """The vendor of a model in a vendor's folder (`staging/<vendor>/...`), else None."""
+    fqn = dbt_resource_props.get("fqn", [])
+    return fqn[2] if len(fqn) > 3 and fqn[2] in _known_vendors() else None
+
+
+def _known_vendors() -> tuple[str, ...]:
+    from pipelines.vendors import VENDORS
+
+    return tuple(VENDORS)
+
+
+def describe_test(test: Mapping[str, Any]) -> str:
+    """What a dbt test asserts, in words, for its Dagster check: its own description if it has
+    one, a singular test's leading comment, or words built from a generic test's arguments."""
+    config = test.get("config", {})
+    outcome = "warns" if (config.get("severity") or "error").lower() == "warn" else "fails the build"
+    scope = f" (rows where {config['where']})" if config.get("where") else ""
+    assertion = test.get("description") or _leading_comment(test.get("raw_code", ""))
+    if not assertion:
+        assertion = _generic_assertion(test.get("test_metadata") or {}, test["name"])
+    return f"{assertion.rstrip('.')}{scope}; otherwise it {outcome}."
+
+
+def _generic_assertion(metadata: Mapping[str, Any], name: str) -> str:
+    kwargs = metadata.get("kwargs", {})
+    subject = f"`{kwargs['column_name']}`" if kwargs.get("column_name") else "the model"
+    phrases = {
+        "not_null": f"{subject} is never null",
+        "unique": f"{subject} is unique",
+        "accepted_values": f"{subject} is one of {kwargs.get('values')}",
+        "relationships": f"every {subject} is in {_ref_name(kwargs.get('to'))}.{kwargs.get('field')}",
+        "unique_combination_of_columns": f"({', '.join(kwargs.get('combination_of_columns', []))}) is unique",
+        "nothing_held_back_in_warehouse": f"no row of {kwargs.get('vendor')} was kept out of the marts",
+    }
+    return phrases.get(metadata.get("name", ""), f"`{name}` returns no rows")
+
+
+def _leading_comment(sql: str) -> str:
+    """The first paragraph of the `--` comment a singular test's SQL opens with."""
+    lines = []
+    for line in sql.strip().splitlines():
+        if not line.startswith("--") or (lines and line.strip() == "--"):
+            break
+        lines.append(line.removeprefix("--").strip())
+    return " ".join(lines)
+
+
+def _ref_name(to: object) -> str:
+    """`ref('dim_device')` -> `dim_device`."""
+    text = str(to)
+    return text.split("'")[1] if "'" in text else text
 
 
 def _upstream_sources(manifest: Mapping[str, Any], unique_id: str) -> list[Mapping[str, Any]]:
@@ -110,6 +204,51 @@ def _upstream_sources(manifest: Mapping[str, Any], unique_id: str) -> list[Mappi
 translator = WarehouseTranslator()
 
 
+def _with_warehouse_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
+    """dbt's events, each table's carrying its row count and column schema (names, types,
+    descriptions) read from the lake as dbt finishes it.
+
+    Not dagster-dbt's fetch_row_counts()/fetch_column_metadata(): they open dbt's adapter in this
+    process, which keeps dbt's DuckDB file (`lake/dbt.duckdb`) locked after the build, so the next
+    dbt invocation from the same process (the facts after the models) failed with "Could not set
+    lock on file". A read-only reader attaches the lake itself and holds no lock.
+    """
+    manifest, lake = invocation.manifest, None
+    try:
+        for event in invocation.stream():
+            node = _built_table(event, manifest)
+            if node is None:
+                yield event
+                continue
+            lake = lake or connect()  # opened once dbt has created the lake's catalog
+            yield _with_table_metadata(event, node, lake)
+    finally:
+        if lake is not None:
+            lake.close()
+
+
+def _built_table(event: Any, manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The dbt node of a table's (or seed's) materialization event, else None (views are left
+    alone: counting would run their whole query)."""
+    if not isinstance(event, Output | AssetMaterialization) or "unique_id" not in event.metadata:
+        return None
+    node = manifest["nodes"].get(event.metadata["unique_id"].value)
+    return node if node and node["config"].get("materialized") in ("table", "incremental", "seed") else None
+
+
+def _with_table_metadata(event: Any, node: Mapping[str, Any], lake: DuckDBPyConnection) -> Any:
+    """The event with `dagster/row_count` and `dagster/column_schema` of the node's table."""
+    schema, table = node["schema"], node["alias"]
+    columns = lake.execute(
+        "select column_name, data_type, comment from duckdb_columns()"
+        " where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        [LAKE_ALIAS, schema, table],
+    ).fetchall()
+    (rows,) = lake.execute(f'select count(*) from {LAKE_ALIAS}."{schema}"."{table}"').fetchone()
+    column_schema = TableSchema(columns=[TableColumn(name, kind, description=note) for name, kind, note in columns])
+    return event.with_metadata({**event.metadata, "dagster/row_count": rows, "dagster/column_schema": column_schema})
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -121,7 +260,7 @@ translator = WarehouseTranslator()
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging and intermediate views, dimensions and small marts, rebuilt whole."""
     ensure_schema_partitions()
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from _with_warehouse_metadata(dbt.cli(["build"], context=context))
 
 
 @dbt_assets(
@@ -141,4 +280,4 @@ def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) 
         "min_date": window.start.date().isoformat(),
         "max_date": (window.end - timedelta(days=1)).date().isoformat(),
     }
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from _with_warehouse_metadata(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context))

@@ -87,8 +87,8 @@ def test_dagster_and_dbt_build_the_bagtower_marts(start_simulator, data_dir: Pat
         )
         units = dict(
             con.execute(
-                "select metric, any_value(unit) from fct_reading where vendor = 'bagtower' "
-                "and metric in ('temperature', 'temperature_mean', 'door_open_state', 'humidity_max') group by 1"
+                "select metric || '/' || aggregation, any_value(unit) from fct_reading where vendor = 'bagtower' "
+                "and metric in ('temperature', 'door_open', 'humidity') group by 1"
             ).fetchall()
         )
         held_back = con.execute(
@@ -108,11 +108,16 @@ def test_dagster_and_dbt_build_the_bagtower_marts(start_simulator, data_dir: Pat
     assert len(devices) == 5 and {d[0] for d in devices} == {"monitored_device"}
     assert devices[0][1:] == ("lab", ["lab"])
     assert readings["device"] > 0 and readings["aggregate"] > 0
-    assert units == {
-        "temperature": "degC",
-        "temperature_mean": "degC",
-        "door_open_state": "flag",
-        "humidity_max": "pct",
+    # One metric name per quantity: the statistic is a column, and a flag's hourly mean a ratio.
+    assert {key: units[key] for key in ("temperature/none", "temperature/mean", "humidity/max")} == {
+        "temperature/none": "degC",
+        "temperature/mean": "degC",
+        "humidity/max": "pct",
+    }
+    assert {key: units[key] for key in ("door_open/none", "door_open/state_change", "door_open/mean")} == {
+        "door_open/none": "flag",
+        "door_open/state_change": "flag",
+        "door_open/mean": "ratio",
     }
     assert [r[0] for r in held_back] == [
         f"temperature max of device {sim.devices[0].id}: x and y differ in length (24 x, 23 y)"

@@ -36,3 +36,24 @@ def test_every_vendor_has_its_assets_resource_and_group() -> None:
 def test_dbt_unions_read_the_same_vendors() -> None:
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     assert project["vars"]["vendors"] == list(VENDORS)
+
+
+def test_dbt_assets_are_grouped_by_layer_and_every_check_says_what_it_asserts() -> None:
+    from pipelines.warehouse import dbt_incremental_models, dbt_models
+
+    graph = defs.resolve_asset_graph()
+    group = {name: graph.get(AssetKey([name])).group_name for name in ("metric_dictionary", "stg_baxo__devices")}
+    group |= {name: graph.get(AssetKey([name])).group_name for name in ("int_readings_ranked", "fct_reading")}
+    assert group == {
+        "metric_dictionary": "seeds",
+        "stg_baxo__devices": "staging",
+        "int_readings_ranked": "intermediate",
+        "fct_reading": "marts",
+    }
+    assert graph.get(AssetKey(["stg_baxo__devices"])).tags["vendor"] == "baxo"
+    checks = {spec.name: spec.description for spec in [*dbt_models.check_specs, *dbt_incremental_models.check_specs]}
+    assert all(checks.values()), [name for name, description in checks.items() if not description]
+    assert checks["not_null_dim_device_timezone"] == (
+        "`timezone` is never null (rows where vendor != 'encloud'); otherwise it fails the build."
+    )
+    assert checks["assert_meter_positions_never_decrease"].startswith("Cumulative meter positions")

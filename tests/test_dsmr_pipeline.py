@@ -179,11 +179,11 @@ def test_dagster_and_dbt_build_the_dsmr_marts(start_simulator, data_dir: Path, m
         assert unexplained == [(0,)]
 
         # Compacted consumption and the snapshots reach staging.
-        per_minute = dict(query("select instance, count(*) from stg_dsmr__electricity_consumption group by 1"))
+        per_minute = dict(query("select instance, count(*) from staging.stg_dsmr__electricity_consumption group by 1"))
         assert per_minute == {s.name: 2 * 1440 for s in DEFAULT_INSTANCES}
-        gas_hours = dict(query("select instance, count(*) from stg_dsmr__gas_consumption group by 1"))
+        gas_hours = dict(query("select instance, count(*) from staging.stg_dsmr__gas_consumption group by 1"))
         assert gas_hours == {"home": 48, "flat": 48}
-        assert query("select count(*) from stg_dsmr__meter_statistics") == [(3,)]
+        assert query("select count(*) from staging.stg_dsmr__meter_statistics") == [(3,)]
 
 
 def test_a_failing_new_endpoint_does_not_stop_the_readings(start_simulator, data_dir: Path, monkeypatch) -> None:

@@ -40,7 +40,7 @@ from pipelines.warehouse import dbt_incremental_models, dbt_models
 DAY = "2026-11-20"
 DSMR_NOW = datetime(2026, 11, 22, 6, tzinfo=UTC)  # the day's readings are all there
 BAXO_INTERVAL_S = 300
-FACT_KEY = "device_key, metric, measured_at"
+FACT_KEY = "device_key, metric, aggregation, measured_at"
 
 
 @dataclass
@@ -156,16 +156,16 @@ COMPARED_COLUMNS = {"fct_reading": "*", "dim_device": "* exclude (first_seen_at,
 def differences(con: duckdb.DuckDBPyConnection, table: str, vendor: str) -> tuple[int, int]:
     """(rows only in this warehouse, rows only in the clean one) of `vendor` in `table`, duplicates counted."""
     columns = COMPARED_COLUMNS[table]
-    ours = f"select {columns} from main.{table} where vendor = '{vendor}'"
-    theirs = f"select {columns} from clean.main.{table} where vendor = '{vendor}'"
+    ours = f"select {columns} from marts.{table} where vendor = '{vendor}'"
+    theirs = f"select {columns} from clean.marts.{table} where vendor = '{vendor}'"
     only_ours = con.execute(f"select count(*) from ({ours} except all {theirs})").fetchone()[0]
     only_theirs = con.execute(f"select count(*) from ({theirs} except all {ours})").fetchone()[0]
     return only_ours, only_theirs
 
 
 def assert_same_as_clean(con: duckdb.DuckDBPyConnection, vendor: str) -> None:
-    count = f"select count(*) from main.fct_reading where vendor = '{vendor}'"
-    assert con.execute(count).fetchone()[0] == con.execute(count.replace("main.", "clean.main.")).fetchone()[0] > 0
+    count = f"select count(*) from marts.fct_reading where vendor = '{vendor}'"
+    assert con.execute(count).fetchone()[0] == con.execute(count.replace("marts.", "clean.marts.")).fetchone()[0] > 0
     assert differences(con, "fct_reading", vendor) == (0, 0)
     assert differences(con, "dim_device", vendor) == (0, 0)
 
@@ -241,13 +241,13 @@ def test_dsmr_readings_sharing_a_timestamp_keep_the_highest_id_and_baxo_builds(
         assert repeated_keys(con) == 0
         count = "select count(*) from {}fct_reading where vendor = 'dsmr'"
         assert (
-            con.execute(count.format("main.")).fetchone()[0] == con.execute(count.format("clean.main.")).fetchone()[0]
+            con.execute(count.format("marts.")).fetchone()[0] == con.execute(count.format("clean.marts.")).fetchone()[0]
         )
         # The kept readings are the twins (highest id): only their current power differs from a clean run.
         changed = con.execute(
             "select metric, count(*), min(delta), max(delta) from ("
-            "select metric, round(ours.value - theirs.value, 6) as delta from main.fct_reading as ours "
-            "join clean.main.fct_reading as theirs using (device_key, metric, measured_at) "
+            "select metric, round(ours.value - theirs.value, 6) as delta from marts.fct_reading as ours "
+            "join clean.marts.fct_reading as theirs using (device_key, metric, aggregation, measured_at) "
             "where ours.vendor = 'dsmr' and ours.value <> theirs.value) group by metric order by metric"
         ).fetchall()
         delta_kw = DUPLICATE_POWER_DELTA_W / 1000

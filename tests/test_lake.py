@@ -32,7 +32,7 @@ from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME
 from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAYS = ["2026-11-19", "2026-11-20"]
-COUNT_READINGS = "select count(*) from fct_reading"
+COUNT_READINGS = "select count(*) from marts.fct_reading"
 
 # A separate analyst process: one read-only connection held open, a count every 50 ms, one JSON
 # line per query (its start and end time, and the count or the error), until told to stop.
@@ -67,6 +67,7 @@ class Lake:
     first_day_version: int
     first_day_time: str
     both_days_count: int
+    first_day_fact_metadata: dict[str, object]
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +87,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
             for day in DAYS:
                 assert materialize([baxo_device_historics], partition_key=day, resources=res, instance=instance).success
             assert materialize([dbt_models], resources=res, instance=instance).success
-            assert materialize(
-                [dbt_incremental_models], partition_key=DAYS[0], resources=res, instance=instance
-            ).success
+            first_day = materialize([dbt_incremental_models], partition_key=DAYS[0], resources=res, instance=instance)
+            assert first_day.success
+            (fact,) = [m for m in first_day.get_asset_materialization_events() if m.asset_key.path == ["fct_reading"]]
             with connect() as con:
                 first_day_count = con.execute(COUNT_READINGS).fetchone()[0]
                 version, at = con.execute(
@@ -101,7 +102,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
             with connect() as con:
                 both_days_count = con.execute(COUNT_READINGS).fetchone()[0]
             assert 0 < first_day_count < both_days_count
-            yield Lake(data_dir, res, first_day_count, version, at, both_days_count)
+            metadata = dict(fact.materialization.metadata)
+            yield Lake(data_dir, res, first_day_count, version, at, both_days_count, metadata)
         finally:
             server.stop()
 
@@ -115,6 +117,47 @@ def test_time_travel_reads_a_mart_as_of_an_earlier_snapshot(lake: Lake) -> None:
         ).fetchall()
     assert by_version == by_time == lake.first_day_count
     assert days == [(DAYS[0],)]
+
+
+def test_dagster_shows_each_fact_build_with_its_row_count_and_column_schema(lake: Lake) -> None:
+    """dagster-dbt queries the lake as each model finishes (fetch_row_counts, fetch_column_metadata)."""
+    assert lake.first_day_fact_metadata["dagster/row_count"].value == lake.first_day_count
+    columns = {c.name: c for c in lake.first_day_fact_metadata["dagster/column_schema"].schema.columns}
+    assert list(columns)[:4] == ["device_key", "vendor", "metric", "measured_at"]
+    assert columns["value"].type.lower() == "double"
+    assert columns["measured_at"].type.lower() == "timestamp with time zone"
+    assert columns["aggregation"].description.startswith("none for a value as recorded")
+
+
+def test_marts_sit_in_their_schema_with_descriptions_as_comments(lake: Lake) -> None:
+    """Marts alone in `marts`; every mart column carries its dbt description as a comment."""
+    with connect() as con:
+        schemas = dict(
+            con.execute(
+                "select schema_name, count(*) from (select schema_name, database_name from duckdb_tables()"
+                " union all select schema_name, database_name from duckdb_views()) where database_name = 'lake'"
+                " group by 1"
+            ).fetchall()
+        )
+        uncommented = con.execute(
+            "select table_name, column_name from duckdb_columns() where database_name = 'lake' "
+            "and schema_name = 'marts' and comment is null"
+        ).fetchall()
+        marts = {
+            t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
+        }
+        answer = subprocess.run(
+            _sql_command("select count(*) from marts.fct_reading"),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            env=os.environ | {"PIPELINES_DATA_DIR": str(lake.data_dir)},
+        )
+    assert set(schemas) == {"seeds", "staging", "intermediate", "marts"}
+    assert {"dim_device", "fct_reading", "fct_issue", "quarantined_records"} <= marts
+    assert not any(name.startswith(("stg_", "int_")) for name in marts)
+    assert uncommented == []
+    assert answer.returncode == 0 and str(lake.both_days_count) in answer.stdout, answer.stderr
 
 
 @dataclass
@@ -227,10 +270,11 @@ def test_weekly_maintenance_compacts_expires_and_deletes_old_files(
 ) -> None:
     monkeypatch.setenv("PIPELINES_DATA_DIR", str(tmp_path))
     with lake_connect(read_only=False) as con:
-        con.execute("create table fct_reading as select range as value from range(50000)")
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_reading as select range as value from range(50000)")
         for _ in range(3):  # small appends, then a rebuild: files only older snapshots use
-            con.execute("insert into fct_reading select range from range(20000)")
-        con.execute("create or replace table fct_reading as select range as value from range(30000)")
+            con.execute("insert into marts.fct_reading select range from range(20000)")
+        con.execute("create or replace table marts.fct_reading as select range as value from range(30000)")
         snapshots_before = con.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0]
     files_before = len(list((tmp_path / "lake" / "data").rglob("*.parquet")))
 

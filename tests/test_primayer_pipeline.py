@@ -110,9 +110,9 @@ def test_dagster_and_dbt_build_the_marts_idempotently(start_simulator, data_dir:
         assert len(devices) == 12 and {d[1] for d in devices} == {"leak_logger"}
         assert devices[0] == ("300101", "leak_logger", "Enigma Harbour", ZONE, 51.45)
         assert per_metric["noise_level_p50"] == stats.height
-        assert per_metric["battery"] == epochs.height == 12 * 11 * 2  # one epoch a day is malformed
+        assert per_metric["battery_level"] == epochs.height == 12 * 11 * 2  # one epoch a day is malformed
         assert per_metric["signal_strength"] == signals.height == 12 * 3 * 2  # one of four is "n/a"
-        assert units["signal_strength"] == "pct" and units["noise_spread"] == "bin" and units["battery"] == "pct"
+        assert units["signal_strength"] == "pct" and units["noise_spread"] == "bin" and units["battery_level"] == "pct"
         assert [(g, n, str(d), left, right, m, c) for g, n, d, left, right, m, c in leaks] == [
             ("1001", "Enigma Harbour", "2026-11-19", "300102", "300103", 103.5, 1),
             ("1003", "Enigma Mill Lane", "2026-11-19", "300301", "300302", 268.0, 1),

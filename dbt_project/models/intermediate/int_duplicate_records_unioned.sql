@@ -44,7 +44,7 @@ final as (
         vendor,
         'fct_reading' as dataset,
         partition_date,
-        'duplicate fct_reading key (device_key, metric, measured_at)' as reason,
+        'duplicate fct_reading key (device_key, metric, aggregation, measured_at)' as reason,
         cast(to_json(readings) as varchar) as record,
         extracted_at,
         source_endpoint

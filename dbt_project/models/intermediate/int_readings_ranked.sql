@@ -1,5 +1,5 @@
 -- Candidate rows of fct_reading ranked among those with the same key (device_key, metric,
--- measured_at). Rank 1 is the row fct_reading keeps; the others are quarantined
+-- aggregation, measured_at). Rank 1 is the row fct_reading keeps; the others are quarantined
 -- (int_duplicate_records_unioned), so one vendor's duplicates never fail the mart's uniqueness
 -- test for every vendor.
 -- Ranked within a partition day (every vendor lands a value under the one day of its
@@ -15,7 +15,7 @@ final as (
     select
         *,
         row_number() over (
-            partition by partition_date, device_key, metric, measured_at
+            partition by partition_date, device_key, metric, aggregation, measured_at
             order by extracted_at desc nulls last, value desc nulls last, unit, source
         ) as duplicate_rank
     from readings

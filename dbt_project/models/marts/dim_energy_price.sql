@@ -7,6 +7,10 @@ with latest_snapshot as (
     qualify snapshot_date = max(snapshot_date) over (partition by instance)
 ),
 
+currencies as (
+    select * from {{ ref('cost_currencies') }}
+),
+
 windows as (
     select
         *,
@@ -35,6 +39,7 @@ final as (
         electricity_returned_tariff2_price,
         gas_price,
         fixed_daily_cost,
+        (select currency from currencies where vendor = 'dsmr') as currency,
         snapshot_date
     from windows
     -- A contract wholly inside the next one's start has no day left of its own.

@@ -96,6 +96,10 @@ prices as (
     select * from {{ ref('dim_energy_price') }}
 ),
 
+currencies as (
+    select * from {{ ref('cost_currencies') }}
+),
+
 final as (
     select
         energy.*,
@@ -104,7 +108,8 @@ final as (
         prices.electricity_returned_tariff1_price,
         prices.electricity_returned_tariff2_price,
         prices.gas_price,
-        prices.fixed_daily_cost
+        prices.fixed_daily_cost,
+        (select currency from currencies where vendor = 'dsmr') as currency
     from energy
     left join prices
         on

@@ -5,6 +5,10 @@ with issues as (
     select * from {{ ref('int_bagtower__issues') }}
 ),
 
+currencies as (
+    select * from {{ ref('cost_currencies') }}
+),
+
 final as (
     select
         {{ vendor_key("'bagtower'", "issue_id") }} as issue_key,
@@ -17,6 +21,7 @@ final as (
         stopped_at,
         cast(epoch(stopped_at) - epoch(started_at) as double) as duration_s,
         cost,
+        (select currency from currencies where vendor = 'bagtower') as currency,
         cause,
         solution,
         monitor_id,

@@ -19,6 +19,7 @@ final as (
         value,
         unit,
         source,
+        aggregation,
         partition_date
     from readings
 )

@@ -1,8 +1,9 @@
--- Bagtower log values in the shape of fct_reading. Metric ids are device-defined: a raw value's
--- metric is the log's data id; a summary value's is `<id>_<aggregate>` (`<id>_state` for a state
--- change), so raw values and the statistics of the hour starting at the same instant never collide.
+-- Bagtower log values in the shape of fct_reading. Metric ids are device-defined: every value's
+-- metric is the log's data id; `aggregation` tells a raw value ('none') from the platform's
+-- statistic of the hour starting at measured_at ('mean', 'max', ...; 'state_change' for a state
+-- change), so both share one metric name and never collide on the key.
 -- Units come from the metric_dictionary seed; an id it lacks lands with unit 'unknown' and a
--- warn test names it.
+-- warn test names it. The mean of a 0/1 flag is a share of the hour (ratio), its sum a count.
 with raw_values as (
     select
         device_id,
@@ -10,6 +11,7 @@ with raw_values as (
         measured_at,
         value,
         'device' as source,
+        'none' as aggregation,
         partition_date,
         extracted_at,
         source_endpoint
@@ -19,10 +21,11 @@ with raw_values as (
 summaries as (
     select
         device_id,
-        metric_id || '_' || case aggregate when 'states' then 'state' else aggregate end as metric,
+        metric_id as metric,
         measured_at,
         value,
         'aggregate' as source,
+        case aggregate when 'states' then 'state_change' else aggregate end as aggregation,
         partition_date,
         extracted_at,
         source_endpoint
@@ -46,8 +49,13 @@ final as (
         readings.metric,
         readings.measured_at,
         readings.value,
-        coalesce(metrics.unit, 'unknown') as unit,
+        case
+            when metrics.unit = 'flag' and readings.aggregation = 'mean' then 'ratio'
+            when metrics.unit = 'flag' and readings.aggregation = 'sum' then 'count'
+            else coalesce(metrics.unit, 'unknown')
+        end as unit,
         readings.source,
+        readings.aggregation,
         readings.partition_date,
         readings.extracted_at,
         readings.source_endpoint

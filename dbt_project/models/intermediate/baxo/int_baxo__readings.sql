@@ -17,6 +17,7 @@ final as (
         -- a tag, key or metric no seed maps still lands, with unit 'unknown' (a warn test names it)
         coalesce(tag_metrics.unit, 'unknown') as unit,
         historics.source,
+        'none' as aggregation,
         historics.partition_date,
         historics.extracted_at,
         historics.source_endpoint

@@ -69,6 +69,7 @@ final as (
         -- a metric the dictionary lacks still lands, with unit 'unknown' (a warn test names it)
         coalesce(dictionary.unit, 'unknown') as unit,
         'device' as source,
+        'none' as aggregation,
         metrics.partition_date,
         metrics.extracted_at,
         metrics.source_endpoint

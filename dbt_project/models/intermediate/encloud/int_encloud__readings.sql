@@ -22,6 +22,7 @@ final as (
         -- a tag, key or metric no seed maps still lands, with unit 'unknown' (a warn test names it)
         coalesce(key_metrics.unit, 'unknown') as unit,
         'device' as source,
+        'none' as aggregation,
         readings.partition_date,
         readings.extracted_at,
         readings.source_endpoint

@@ -17,13 +17,13 @@ histograms as (
 epoch_values as (
     unpivot (
         select serial, measured_at, partition_date, extracted_at, source_endpoint,
-            cast(battery_pct as double) as battery,
+            cast(battery_pct as double) as battery_level,
             cast(temperature_c as double) as temperature,
             cast(cnv as double) as cnv,
             cast(lcf as double) as lcf
         from epochs
     )
-    on battery, temperature, cnv, lcf
+    on battery_level, temperature, cnv, lcf
     into name metric value value
 ),
 
@@ -71,6 +71,7 @@ final as (
         all_values.value,
         coalesce(metrics.unit, 'unknown') as unit,
         'device' as source,
+        'none' as aggregation,
         all_values.partition_date,
         all_values.extracted_at,
         all_values.source_endpoint
