@@ -189,8 +189,12 @@ class Tally:
         self.reported = (self.reported or 0) + total
 
     def mismatch(self) -> str | None:
-        """Why the pages disagree with the API's count, or None when they agree (or no count)."""
-        if self.reported is None or self.reported == self.distinct:
+        """Why the pages brought fewer records than the API reported, or None.
+
+        More than reported is not a loss: records that arrived during the walk (today's
+        readings) are read past the first page's count.
+        """
+        if self.reported is None or self.distinct >= self.reported:
             return None
         endpoints = ", ".join(sorted(self.endpoints))
         return (
