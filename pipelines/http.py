@@ -1,4 +1,5 @@
-"""The one HTTP client every vendor uses: timeouts, bounded retries with backoff, redaction."""
+"""The one HTTP client every vendor uses: timeouts, bounded retries with backoff, redaction, and
+the one paging walk (`get_pages`) with its guards and its tally for reconciliation."""
 
 from __future__ import annotations
 
