@@ -1,4 +1,5 @@
-"""The one HTTP client every vendor uses: timeouts, bounded retries with backoff, redaction."""
+"""The one HTTP client every vendor uses: timeouts, bounded retries with backoff, redaction, and
+the one paging walk (`get_pages`) with its guards and its tally for reconciliation."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from math import ceil
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
 import orjson
+import polars as pl
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,10 @@ class RetryPolicy:
     request_deadline_s: float = 300.0
     # One answer's body; a page this big is a server gone wrong, not data to hold in memory.
     max_response_bytes: int = 256 * 1024 * 1024
+    # Pages of one walk when the API reports no total to derive a budget from.
+    max_pages: int = 10_000
+    # Pages in a row that bring no new key before a walk is judged endless.
+    max_pages_without_news: int = 3
 
     def delay(self, attempt: int, retry_after: str | None, rng: random.Random) -> float:
         """Seconds to wait before attempt `attempt + 1`: full-jitter backoff, longer if the
@@ -117,6 +124,135 @@ class RetryPolicy:
             except ValueError:
                 pass  # an HTTP-date: fall back to backoff
         return backoff
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as a vendor client describes it: the shared client sends, checks and pages it."""
+
+    url: str
+    params: Mapping[str, str | int] | None = None
+    data: Mapping[str, str] | None = None  # a form body (BAXO posts its parameters)
+    json: object = None  # a JSON body
+    headers: Mapping[str, str] | None = None
+    method: str = "GET"
+
+    def with_params(self, **params: str | int) -> Request:
+        return replace(self, params={**(self.params or {}), **params})
+
+
+class Credentials:
+    """How a vendor proves who it is when it cannot be a fixed header: the shared client applies
+    it to every request and, when the service refuses it (401), renews it and sends once more."""
+
+    def apply(self, request: Request) -> Request:
+        return request
+
+    def renew(self, request: Request) -> bool:
+        """Renew after a 401 to `request`; False when a renewal cannot help."""
+        return False
+
+    def accepted(self, request: Request) -> None:
+        """The service accepted `request` (e.g. a password sent once a day was taken)."""
+
+    def refused_again(self) -> str:
+        return "credentials refused again right after renewing them"
+
+
+@dataclass
+class Page:
+    """One page as the vendor read it: its records, the request for the next page (None on the
+    last) and how many records the API says the whole walk holds (None: it does not say)."""
+
+    frame: pl.DataFrame
+    next: Request | None = None
+    total: int | None = None
+
+
+@dataclass
+class Tally:
+    """What the pages of one dataset's partition brought, for reconciliation with what the API
+    reports: summed over every walk (instances, customers, device chunks) landing into it."""
+
+    vendor: str
+    dataset: str
+    partition: str
+    reported: int | None = None  # records the APIs said they hold; None: no API reported a total
+    received: int = 0  # records the pages carried
+    repeated: int = 0  # records whose key an earlier page of the same walk had brought
+    pages: int = 0
+    endpoints: set[str] = field(default_factory=set)
+
+    @property
+    def distinct(self) -> int:
+        return self.received - self.repeated
+
+    def report(self, total: int) -> None:
+        self.reported = (self.reported or 0) + total
+
+    def mismatch(self) -> str | None:
+        """Why the pages brought fewer records than the API reported, or None.
+
+        More than reported is not a loss: records that arrived during the walk (today's
+        readings) are read past the first page's count.
+        """
+        if self.reported is None or self.distinct >= self.reported:
+            return None
+        endpoints = ", ".join(sorted(self.endpoints))
+        return (
+            f"reconciliation failed for {self.vendor} {endpoints}, partition {self.partition}: the API reported "
+            f"{self.reported} records, the pages brought {self.distinct} distinct ({self.received} received, "
+            f"{self.repeated} repeated across pages)"
+        )
+
+
+class _Walk:
+    """The guards of one walk through an endpoint's pages: a budget of pages, no request sent
+    twice, no run of pages without a new key; and the keys seen, to drop records a page repeats."""
+
+    def __init__(self, http: VendorHttpClient, endpoint: str, where: str, key: Sequence[str]) -> None:
+        self.http, self.endpoint, self.where, self.key = http, endpoint, where, list(key)
+        self.budget = http.retry.max_pages
+        self.pages = self.without_news = 0
+        self.sent: set[str] = set()
+        self.seen: list[pl.DataFrame] = []
+        self.total: int | None = None
+
+    def fail(self, detail: str) -> VendorDataError:
+        return VendorDataError(self.http.vendor, self.endpoint, self.http.redact(f"{detail} ({self.where})"))
+
+    def before(self, request: Request) -> None:
+        fingerprint = repr((request.method, request.url, sorted((request.params or {}).items()), request.data))
+        if fingerprint in self.sent:
+            raise self.fail(f"pagination does not end: page {self.pages + 1} asks again for {request.url}")
+        if self.pages >= self.budget:
+            raise self.fail(
+                f"pagination does not end: {self.pages} pages, over the budget of {self.budget} "
+                f"(the API reported {self.total if self.total is not None else 'no'} records)"
+            )
+        self.sent.add(fingerprint)
+
+    def fresh(self, page: Page) -> pl.DataFrame:
+        """The page's records whose key no earlier page brought (rows without a key stay, for
+        validation to quarantine)."""
+        self.pages += 1
+        frame = page.frame
+        if self.seen and frame.height:
+            frame = frame.join(pl.concat(self.seen), on=self.key, how="anti", nulls_equal=False)
+        self.seen.append(frame.select(self.key).drop_nulls().unique())
+        if self.pages == 1 and page.total is not None:
+            self.total = page.total
+            if page.next is not None and page.frame.height:
+                # The page size as served (a server may cap the limit asked), twice over: keyset
+                # paging re-reads its boundary record, and a walk needs slack, not precision.
+                self.budget = min(self.budget, 2 * ceil(page.total / page.frame.height) + 3)
+        self.without_news = 0 if frame.height else self.without_news + 1
+        if page.next is not None and self.without_news >= self.http.retry.max_pages_without_news:
+            raise self.fail(
+                f"pagination does not end: {self.pages} pages, the last {self.without_news} with no new row, "
+                f"next {page.next.url}"
+            )
+        return frame
 
 
 class VendorHttpClient:
@@ -133,8 +269,10 @@ class VendorHttpClient:
         headers: dict[str, str] | None = None,
         seed: int | None = None,
         base_url_setting: str | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.vendor = vendor
+        self.credentials = credentials or Credentials()
         self.redact = Redactor(secrets)
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
@@ -234,3 +372,81 @@ class VendorHttpClient:
         """An error for a non-retryable answer, with the vendor's message redacted."""
         body = response.text[:300]
         return VendorRequestError(self.vendor, endpoint, response.status_code, self.redact(f"{detail} {body}".strip()))
+
+    # -- the one path every vendor's reads take ------------------------------------------------
+    def fetch(
+        self,
+        request: Request,
+        endpoint: str,
+        *,
+        detail: str = "",
+        refusals: Mapping[int, str] | None = None,
+        ok: Sequence[int] = (200, 204),  # 204: nothing to report
+    ) -> httpx.Response:
+        """Send `request` with the vendor's credentials (renewed once on a 401) and fail on any
+        status outside `ok`, naming `detail` (and the meaning `refusals` gives a status)."""
+        response = self._send(request, endpoint)
+        if response.status_code == 401 and self.credentials.renew(request):
+            response = self._send(request, endpoint)
+            if response.status_code == 401:
+                raise self.fail(endpoint, response, self.credentials.refused_again())
+        if response.status_code not in ok:
+            meaning = (refusals or {}).get(response.status_code)
+            raise self.fail(endpoint, response, ": ".join(part for part in (detail, meaning) if part))
+        return response
+
+    def _send(self, request: Request, endpoint: str) -> httpx.Response:
+        sent = self.credentials.apply(request)
+        log.debug("%s %s %s", self.vendor, sent.method, self.redact(sent.url))  # the URL may carry a token
+        response = self.request(
+            sent.method,
+            sent.url,
+            endpoint=endpoint,
+            # None, not {}: httpx replaces a URL's own query (a `next` URL's) with any params given.
+            params=dict(sent.params) if sent.params else None,
+            data=dict(sent.data) if sent.data is not None else None,
+            json=sent.json,
+            headers=dict(sent.headers or {}),
+        )
+        if response.status_code < 400:
+            self.credentials.accepted(sent)
+        return response
+
+    def get_json(self, request: Request | str, endpoint: str, **checks: object) -> object:
+        """The decoded answer to one request (`fetch`'s checks apply)."""
+        request = Request(request) if isinstance(request, str) else request
+        return self.json(endpoint, self.fetch(request, endpoint, **checks))  # type: ignore[arg-type]
+
+    def get_pages(
+        self,
+        first: Request,
+        endpoint: str,
+        read_page: Callable[[httpx.Response, Request], Page],
+        *,
+        key: Sequence[str],
+        where: str,
+        tally: Tally | None = None,
+        **checks: object,
+    ) -> Iterator[pl.DataFrame]:
+        """Every page of a walk, as frames of the records no earlier page brought (by `key`).
+
+        `read_page` turns an answer into its records, the next request and the API's total.
+        The walk stops with an error naming vendor, endpoint and `where` (the partition) when it
+        asks for a page twice, brings no new key for `max_pages_without_news` pages, or outruns
+        its budget: the API's total over the page size as served (with slack), else `max_pages`.
+        """
+        walk = _Walk(self, endpoint, f"partition {tally.partition}" if tally else where, key)
+        request: Request | None = first
+        while request is not None:
+            walk.before(request)
+            page = read_page(self.fetch(request, endpoint, **checks), request)  # type: ignore[arg-type]
+            fresh = walk.fresh(page)
+            if tally is not None:
+                tally.endpoints.add(endpoint)
+                tally.pages += 1
+                tally.received += page.frame.height
+                tally.repeated += page.frame.height - fresh.height
+            yield fresh
+            request = page.next
+        if tally is not None and walk.total is not None:
+            tally.report(walk.total)

@@ -7,6 +7,7 @@ and a re-run replaces the partition instead of appending to it.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 import uuid
@@ -19,12 +20,15 @@ from types import TracebackType
 import pandera.polars as pa
 import polars as pl
 
+from pipelines.http import Tally
 from pipelines.settings import data_dir
-from pipelines.validation import quarantine_frame, split_valid, unique_keys
+from pipelines.validation import as_quarantine, quarantine_frame, split_valid, unique_keys
 
 # Every dataset a vendor lands, with its schema: lets dbt read a vendor that has landed nothing yet.
 _DATASETS: dict[tuple[str, str], type[pa.DataFrameModel]] = {}
 SCHEMA_ONLY_PARTITION = "date=none"
+STAMP_COLUMNS = ("_extracted_at", "_source")
+log = logging.getLogger(__name__)
 
 
 def register_dataset(vendor: str, dataset: str, schema: type[pa.DataFrameModel]) -> str:
@@ -83,6 +87,12 @@ class LandingResult:
     parts: int = 0
     path: str = ""
     preview: pl.DataFrame | None = field(default=None, repr=False)
+    # What the pages brought beside what the API reported (reconciliation).
+    tally: Tally | None = field(default=None, repr=False)
+    # Why the whole partition went to quarantine instead of landing (a reconciliation mismatch).
+    held_back: str | None = None
+    # Landed as a daily partition: reconciled and checked as one (set by `metadata.land_days`).
+    daily: bool = False
 
 
 # Pages are validated and written together up to about this many rows: pandera and the Parquet
@@ -102,15 +112,19 @@ class PartitionWriter:
         schema: type[pa.DataFrameModel],
         source: str,
         batch_rows: int = BATCH_ROWS,
+        tally: Tally | None = None,
     ) -> None:
+        """`tally` shares another dataset's reconciliation: rows derived from its pages are held
+        back with it (enCloud's readings come from its device pages)."""
         self.schema, self.source = schema, source
+        self.tally = tally or Tally(vendor, dataset, partition_date)
         register_dataset(vendor, dataset, schema)
         # A uniqueness check over a batch would see duplicates across pages: such schemas go page by page.
         self.batch_rows = 0 if unique_keys(schema) else batch_rows
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0
         self.extracted_at = datetime.now(UTC).replace(tzinfo=None)
-        self.result = LandingResult(vendor, dataset, partition_date)
+        self.result = LandingResult(vendor, dataset, partition_date, tally=self.tally)
         token = uuid.uuid4().hex[:12]
         self._final = {z: partition_dir(z, vendor, dataset, partition_date) for z in ("landing", "quarantine")}
         for final in self._final.values():
@@ -178,6 +192,9 @@ class PartitionWriter:
                 shutil.rmtree(tmp, ignore_errors=True)
             return
         self._flush()
+        mismatch = self.tally.mismatch()
+        if mismatch is not None:
+            self._hold_back(mismatch)
         if self._counts["landing"] == 0:
             self._write_part("landing", self.schema.empty())
         if self._counts["quarantine"] == 0:
@@ -186,6 +203,20 @@ class PartitionWriter:
             swap_in(self._tmp[zone], self._final[zone])
         self.result.parts = self._counts["landing"]
         self.result.path = str(self._final["landing"])
+
+    def _hold_back(self, reason: str) -> None:
+        """Move every landed part to quarantine with `reason`: a partition the API's count does not
+        confirm never reaches the facts, and stays visible (and whole) in `quarantined_records`."""
+        log.error("%s; %s held back: %d rows to quarantine", reason, self.result.dataset, self.result.landed_rows)
+        landed_parts = sorted(self._tmp["landing"].glob("part-*.parquet"))
+        for part in landed_parts:
+            rows = pl.read_parquet(part).drop(STAMP_COLUMNS)
+            part.unlink()
+            self.quarantine(as_quarantine(rows, f"held back: {reason}"))
+        self._counts["landing"] = 0
+        self.result.landed_rows = 0
+        self.result.preview = None
+        self.result.held_back = reason
 
 
 def swap_in(tmp: Path, final: Path) -> None:

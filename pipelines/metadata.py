@@ -18,10 +18,48 @@ from dagster import (
 from pipelines.landing import LandingResult
 
 QUARANTINE_CHECK = "quarantined_share_below_1pct"
+RECONCILIATION_CHECK = "reconciled_with_api"
 
 
 def quarantine_check_spec(key: AssetKey) -> AssetCheckSpec:
     return AssetCheckSpec(QUARANTINE_CHECK, asset=key, description="Less than 1 % of the records were quarantined.")
+
+
+def daily_check_specs(key: AssetKey) -> list[AssetCheckSpec]:
+    """A daily dataset's checks: the quarantine share, and its reconciliation with the API."""
+    reconciled = AssetCheckSpec(
+        RECONCILIATION_CHECK,
+        asset=key,
+        description="Every partition holds as many distinct records as the API reported (DSMR `count`, enCloud "
+        "`totalFilteredResults`); a partition that disagrees is held back in quarantine, out of the facts.",
+    )
+    return [quarantine_check_spec(key), reconciled]
+
+
+def reconciliation(results: Sequence[LandingResult]) -> tuple[dict[str, object], AssetCheckResult]:
+    """Per partition: what the API reported beside what landed, was quarantined or repeated
+    across pages; the check fails, naming the numbers, when any partition was held back."""
+    partitions = {
+        r.partition_date: {
+            "api_reported": r.tally.reported if r.tally else None,
+            "pages": r.tally.pages if r.tally else 0,
+            "received": r.tally.received if r.tally else 0,
+            "repeated_across_pages": r.tally.repeated if r.tally else 0,
+            "landed": r.landed_rows,
+            "quarantined": r.quarantined_rows,
+            "held_back": r.held_back,
+        }
+        for r in results
+    }
+    held_back = [r.held_back for r in results if r.held_back]
+    check = AssetCheckResult(
+        check_name=RECONCILIATION_CHECK,
+        passed=not held_back,
+        severity=AssetCheckSeverity.ERROR,
+        description="; ".join(held_back) or None,
+        metadata={"partitions": MetadataValue.json(partitions), "held_back_partitions": len(held_back)},
+    )
+    return {"reconciliation": MetadataValue.json(partitions)}, check
 
 
 def materialize_result(results: Sequence[LandingResult], *, with_check: bool = True) -> MaterializeResult:
@@ -38,6 +76,10 @@ def materialize_result(results: Sequence[LandingResult], *, with_check: bool = T
     if previews:
         metadata["preview"] = MetadataValue.md(f"```\n{previews[0]}\n```")
     checks = []
+    if results and all(r.daily for r in results):
+        reconciled, check = reconciliation(results)
+        metadata.update(reconciled)
+        checks.append(check)
     if with_check:
         share = quarantined / max(landed + quarantined, 1)
         checks.append(
@@ -62,10 +104,13 @@ def land_days(
     results: list[LandingResult] = []
     for partition_key in context.partition_keys:
         for result in land_day(partition_key):
+            result.daily = True
             context.log.info(
                 f"{result.vendor} {result.dataset} {result.partition_date}: "
                 f"{result.landed_rows} landed, {result.quarantined_rows} quarantined"
             )
+            if result.held_back:
+                context.log.error(f"{result.vendor} {result.dataset}: {result.held_back}")
             results.append(result)
     return results
 
@@ -78,7 +123,12 @@ def materialize_results(results: Sequence[LandingResult]) -> Iterator[Materializ
         plain = materialize_result([r for r in results if (r.vendor, r.dataset) == (vendor, dataset)])
         checks = [
             AssetCheckResult(
-                asset_key=key, check_name=c.check_name, passed=c.passed, severity=c.severity, metadata=c.metadata
+                asset_key=key,
+                check_name=c.check_name,
+                passed=c.passed,
+                severity=c.severity,
+                metadata=c.metadata,
+                description=c.description,
             )
             for c in plain.check_results or []
         ]

@@ -11,6 +11,8 @@ class VendorResource(ConfigurableResource):
     timeout_s: float = 30.0
     max_attempts: int = 6
     backoff_base_s: float = 0.5
+    # Pages of one walk where the API reports no total to derive a budget from.
+    max_pages: int = RetryPolicy.max_pages
 
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+        return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s, max_pages=self.max_pages)

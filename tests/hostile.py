@@ -7,11 +7,15 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 
 @contextmanager
-def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
-    """Yields the server's base URL; `answer(conn)` writes the response to each connection."""
+def raw_server(answer: Callable[..., None], *, wants_request: bool = False) -> Iterator[str]:
+    """Yields the server's base URL; `answer(conn)` writes the response to each connection
+    (`answer(conn, request_bytes)` with `wants_request`)."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -23,9 +27,12 @@ def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
             except TimeoutError:
                 continue
             with conn:
-                conn.recv(65536)  # the request; its content does not matter here
+                request = conn.recv(65536)
                 with suppress(OSError):  # the client gave up and closed: that is the point
-                    answer(conn)
+                    if wants_request:
+                        answer(conn, request)
+                    else:
+                        answer(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -35,3 +42,19 @@ def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+@contextmanager
+def json_server(respond: Callable[[str, dict[str, str]], object]) -> Iterator[str]:
+    """A server answering every GET with `respond(path, query)` as JSON (status 200), closing
+    each connection: for paging that no real service should ever do. Counts its requests."""
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        target = request.split(b" ", 2)[1].decode()
+        parts = urlsplit(target)
+        body = orjson.dumps(respond(parts.path, dict(parse_qsl(parts.query))))
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        conn.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    with raw_server(answer, wants_request=True) as url:
+        yield url

@@ -8,6 +8,7 @@ day with every simulator clean.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -271,3 +272,28 @@ def test_dsmr_readings_sharing_a_timestamp_keep_the_highest_id_and_baxo_builds(
     assert kept_ids.len() == twins and max(held_back_ids) < DUPLICATE_ID_BASE
     expected_held_back = sorted(shared.filter(pl.col("reading_id") < DUPLICATE_ID_BASE)["reading_id"].to_list())
     assert held_back_ids == expected_held_back
+
+
+def test_a_dsmr_day_its_count_does_not_confirm_is_kept_out_of_the_facts_and_baxo_builds(
+    data_dir: Path, clean_warehouse: Path
+) -> None:
+    """DSMR answers newest first, 25 a page, whatever `ordering` asks: its readings of the day are
+    held back in quarantine with the numbers; BAXO's facts of the same day build as if clean."""
+    dsmr = DsmrSimulatorConfig(now=DSMR_NOW, ignores_ordering=True)
+    assert build_warehouse(Simulators(baxo=BaxoSimulatorConfig(), dsmr=dsmr))
+    with connect(data_dir, clean_warehouse) as con:
+        assert_same_as_clean(con, "baxo")
+        dsmr_facts = "select count(*) from {}fct_reading where vendor = 'dsmr' and partition_date = '" + DAY + "'"
+        assert con.execute(dsmr_facts.format("clean.main.")).fetchone()[0] > 0
+        assert con.execute(dsmr_facts.format("main.")).fetchone()[0] == 0
+        held = con.execute(
+            "select reason from quarantined_records where vendor = 'dsmr' and dataset = 'readings'"
+        ).fetchall()
+        # Each instance's 25 newest (minus a reading at the next midnight, which the inclusive
+        # upper bound also counts), against the instances' whole days: 8,640 or 8,641 each.
+        assert 24 * len(DEFAULT_INSTANCES) <= len(held) <= 25 * len(DEFAULT_INSTANCES)
+        numbers = re.compile(
+            rf"reconciliation failed for dsmr cabin api/v2/datalogger/dsmrreading, .*partition {DAY}: "
+            r"the API reported 2592[0-3] records, the pages brought 75 distinct"
+        )
+        assert all(numbers.search(reason) for (reason,) in held), held[0]

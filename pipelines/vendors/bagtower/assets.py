@@ -20,7 +20,13 @@ from dagster import (
 
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
-from pipelines.metadata import land_days, materialize_result, materialize_results, quarantine_check_spec
+from pipelines.metadata import (
+    daily_check_specs,
+    land_days,
+    materialize_result,
+    materialize_results,
+    quarantine_check_spec,
+)
 from pipelines.partitions import DAILY, day_window, in_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.bagtower import paths, transform
@@ -174,7 +180,7 @@ def _log_asset(raw: bool) -> AssetsDefinition:
         **DAILY,
         deps=[AssetKey([VENDOR, "devices"])],
         description=f"{what} of every device's metrics for each UTC day.",
-        check_specs=[quarantine_check_spec(key)],
+        check_specs=daily_check_specs(key),
     )
     def _logs(context: AssetExecutionContext, bagtower: BagtowerResource) -> MaterializeResult:
         return materialize_result(land_days(context, lambda day: [land_device_logs(bagtower.client(), day, raw=raw)]))

@@ -6,11 +6,10 @@ import io
 from datetime import datetime
 from typing import Any
 
-import httpx
 import polars as pl
 from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
-from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
+from pipelines.http import EMPTY_BODIES, Request, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 from pipelines.vendors.bagtower import paths
 
 VENDOR = "bagtower"
@@ -51,17 +50,13 @@ class BagtowerClient:
     def __exit__(self, *exc: object) -> None:
         self.http.close()
 
-    # -- transport -----------------------------------------------------------------------------
-    def _get(self, template: str, params: dict[str, str] | None = None, **ids: str) -> httpx.Response:
-        endpoint = paths.endpoint_name(template)
-        url = template.format(companyId=self.company_id, **ids)
-        response = self.http.request("GET", url, params=params or {}, endpoint=endpoint)
-        if response.status_code not in (200, 204):  # 204: nothing to report
-            raise self.http.fail(endpoint, response, f"company {self.company_id}")
-        return response
+    # -- endpoints -----------------------------------------------------------------------------
+    def _request(self, template: str, params: dict[str, str] | None = None, **ids: str) -> Request:
+        return Request(template.format(companyId=self.company_id, **ids), params)
 
     def _json(self, template: str, params: dict[str, str] | None = None, **ids: str) -> Any:
-        return self.http.json(paths.endpoint_name(template), self._get(template, params, **ids))
+        endpoint = paths.endpoint_name(template)
+        return self.http.get_json(self._request(template, params, **ids), endpoint, detail=f"company {self.company_id}")
 
     def _list(
         self, template: str, key: str | None = None, params: dict[str, str] | None = None, **ids: str
@@ -115,7 +110,9 @@ class BagtowerClient:
         params = {"start": str(int(start.timestamp())), "end": str(int(end.timestamp()))}
         if raw:
             params["raw"] = "true"
-        response = self._get(paths.DEVICE_LOGS, params, id=device_id)
+        endpoint = paths.endpoint_name(paths.DEVICE_LOGS)
+        request = self._request(paths.DEVICE_LOGS, params, id=device_id)
+        response = self.http.fetch(request, endpoint, detail=f"company {self.company_id}")
         content = b"[]" if response.content.strip() in EMPTY_BODIES else response.content  # no series, any form
         try:
             frame = pl.read_json(io.BytesIO(content), schema=LOGS_SCHEMA)
@@ -142,27 +139,17 @@ class BagtowerClient:
         """`POST /logs` as a device does, with the device's own key."""
         self.http.redact.add(device_key)
         body = {"deviceId": device_id, "unixTimestamp": unix_timestamp, "data": data}
-        response = self.http.request(
-            "POST", paths.LOGS, json=body, headers={"x-api-key": device_key}, endpoint=paths.endpoint_name(paths.LOGS)
-        )
-        if response.status_code != 200:
-            raise self.http.fail(paths.endpoint_name(paths.LOGS), response, f"device {device_id}")
-        return response.json()
+        request = Request(paths.LOGS, json=body, headers={"x-api-key": device_key}, method="POST")
+        return self.http.get_json(request, paths.endpoint_name(paths.LOGS), detail=f"device {device_id}", ok=(200,))  # type: ignore[return-value]
 
     def push_pool_log(self, pool_key: str, sensor_id: str, unix_timestamp: int, data: list[dict]) -> dict:
         """`POST /pool/logs` with the company's pool key; the device is named by `sensor-id`."""
         self.http.redact.add(pool_key)
         headers = {"x-api-key": pool_key, "sensor-id": sensor_id, "frame-type": "json", "company-id": self.company_id}
-        response = self.http.request(
-            "POST",
-            paths.POOL_LOGS,
-            json={"unixTimestamp": unix_timestamp, "data": data},
-            headers=headers,
-            endpoint=paths.endpoint_name(paths.POOL_LOGS),
-        )
-        if response.status_code != 200:
-            raise self.http.fail(paths.endpoint_name(paths.POOL_LOGS), response, f"sensor {sensor_id}")
-        return response.json()
+        body = {"unixTimestamp": unix_timestamp, "data": data}
+        request = Request(paths.POOL_LOGS, json=body, headers=headers, method="POST")
+        endpoint = paths.endpoint_name(paths.POOL_LOGS)
+        return self.http.get_json(request, endpoint, detail=f"sensor {sensor_id}", ok=(200,))  # type: ignore[return-value]
 
     # -- issues --------------------------------------------------------------------------------
     def issues(self, start: datetime, stop: datetime) -> list[dict]:

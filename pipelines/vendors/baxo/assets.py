@@ -8,7 +8,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, EnvVar, MaterializeResult, asset
 
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
-from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
+from pipelines.metadata import daily_check_specs, land_days, materialize_result, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.validation import split_foreign
@@ -95,7 +95,7 @@ def baxo_device_realtimes(baxo: BaxoResource) -> MaterializeResult:
     kinds={"python", "parquet"},
     **DAILY,
     deps=[baxo_devices],
-    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_historics"]))],
+    check_specs=daily_check_specs(AssetKey([VENDOR, "device_historics"])),
 )
 def baxo_device_historics(context: AssetExecutionContext, baxo: BaxoResource) -> MaterializeResult:
     """Historic tag values of every device for each UTC day, streamed page by page to Parquet."""
@@ -123,7 +123,10 @@ def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:
     ):
         for contract_id, device_ids in _contract_devices(client):
             # One second before the day too: a service with an exclusive `startTime` still gives midnight.
-            for page in client.historic_pages(contract_id, device_ids, start - timedelta(seconds=1), end):
+            pages = client.historic_pages(
+                contract_id, device_ids, start - timedelta(seconds=1), end, tally=writer.tally
+            )
+            for page in pages:
                 writer.write(transform.historics_frame(page, start, end))
     return writer.result
 

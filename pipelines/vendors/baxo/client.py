@@ -5,13 +5,25 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
 import polars as pl
 from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
-from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient, check_base_url, is_empty
+from pipelines.http import (
+    EMPTY_BODIES,
+    Credentials,
+    Page,
+    Request,
+    RetryPolicy,
+    Tally,
+    VendorDataError,
+    VendorHttpClient,
+    check_base_url,
+    is_empty,
+)
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
 
 log = logging.getLogger(__name__)
@@ -32,8 +44,7 @@ HISTORICS_SCHEMA: SchemaDict = {
 }
 # A value is one device's tag at one instant: a page repeating it adds nothing.
 HISTORIC_KEY = ["device_id", "tag_reference", "timestamp"]
-# Pages in a row that bring no new value before the paging is judged endless.
-MAX_PAGES_WITHOUT_NEWS = 3
+HISTORICS = "k1?get=devices-historics"
 RAW_HISTORIC_COLUMNS = {
     "device_id": pl.String,
     "tag_reference": pl.String,
@@ -43,9 +54,41 @@ RAW_HISTORIC_COLUMNS = {
 }
 
 
+class BaxoPassword(Credentials):
+    """The username on every request; the password on the first request of each UTC day only,
+    as the doc allows, and again if the service asks for it (a new day began, or the service
+    forgot the session)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username, self._password = username, password
+        self._password_day: str | None = None
+        self._resend = False
+
+    def apply(self, request: Request) -> Request:
+        form = {"username": self.username, **(request.data or {})}
+        if self._resend or self._password_day != _today():
+            form["password"] = self._password
+        return replace(request, data=form, method="POST")
+
+    def renew(self, request: Request) -> bool:
+        # Refused without the password: the session was forgotten, send it once more.
+        self._resend = "password" not in self.apply(request).data  # type: ignore[operator]
+        return self._resend
+
+    def accepted(self, request: Request) -> None:
+        if "password" in (request.data or {}):
+            self._password_day, self._resend = _today(), False
+
+    def refused_again(self) -> str:
+        return f"user {self.username}"
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 class BaxoClient:
-    """Sends the password on the first request of each UTC day only, as the doc allows, and
-    again if the service asks for it (a new day began, or the service forgot the session)."""
+    """One `/k1` address, services chosen by `get=`; the password travels as `BaxoPassword` says."""
 
     def __init__(
         self,
@@ -56,12 +99,14 @@ class BaxoClient:
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.username, self._password = username, password
+        self.username = username
         self.service_url = base_url.rstrip("/")  # the doc's base address is the service itself
         # The service is one address (`next` pages are full URLs): no base URL, the address checked.
-        self.http = VendorHttpClient(VENDOR, None, secrets=[password], timeout_s=timeout_s, retry=retry)
+        credentials = BaxoPassword(username, password)
+        self.http = VendorHttpClient(
+            VENDOR, None, secrets=[password], timeout_s=timeout_s, retry=retry, credentials=credentials
+        )
         check_base_url(VENDOR, base_url, "BAXO_BASE_URL")
-        self._password_day: str | None = None
 
     def __enter__(self) -> BaxoClient:
         return self
@@ -70,25 +115,9 @@ class BaxoClient:
         self.http.close()
 
     # -- transport -----------------------------------------------------------------------------
-    def _post(self, params: dict[str, str], url: str = "") -> httpx.Response:
-        endpoint = f"k1?get={params.get('get', 'next')}"
-        today = datetime.now(UTC).date().isoformat()
-        sent_password = self._password_day != today
-        response = self._send(url, params, sent_password, endpoint)
-        if response.status_code == 401 and not sent_password:
-            sent_password = True
-            response = self._send(url, params, sent_password, endpoint)
-        if response.status_code not in (200, 204):  # 204: nothing to report
-            raise self.http.fail(endpoint, response, f"user {self.username}")
-        if sent_password:
-            self._password_day = today
-        return response
-
-    def _send(self, url: str, params: dict[str, str], with_password: bool, endpoint: str) -> httpx.Response:
-        form = {"username": self.username, **params}
-        if with_password:
-            form["password"] = self._password
-        return self.http.request("POST", url or self.service_url, data=form, endpoint=endpoint)
+    def _post(self, params: dict[str, str]) -> httpx.Response:
+        endpoint = f"k1?get={params['get']}"
+        return self.http.fetch(Request(self.service_url, data=params), endpoint, detail=f"user {self.username}")
 
     def _json(self, params: dict[str, str], key: str) -> list | dict:
         """The answer's `key`; a list of results may come empty in any form (`is_empty`)."""
@@ -158,6 +187,7 @@ class BaxoClient:
         start: datetime,
         end: datetime,
         tag_references: list[str] | None = None,
+        tally: Tally | None = None,
     ) -> Iterator[pl.DataFrame]:
         """One raw frame per page (device_id, tag_reference, value, timestamp, source) for
         start <= t <= end (the service's bounds are inclusive), following `next` to the end."""
@@ -170,28 +200,18 @@ class BaxoClient:
         }
         if tag_references:
             params["tagReferences"] = ",".join(tag_references)
-        url, form, visited = "", params, set[str]()
-        landed = pl.DataFrame(schema={c: RAW_HISTORIC_COLUMNS[c] for c in HISTORIC_KEY})
-        pages_without_news = 0
-        while True:
-            response = self._post(form, url)
+
+        def read_page(response: httpx.Response, request: Request) -> Page:
             page, next_url = self._historics_page(response.content, device_ids)
-            # A row repeated on a later page (the service's paging shifted) lands once.
-            fresh = page.join(landed, on=HISTORIC_KEY, how="anti")
-            landed = pl.concat([landed, fresh.select(HISTORIC_KEY).drop_nulls()])
-            yield fresh
-            if not next_url:
-                return
-            pages_without_news = 0 if fresh.height else pages_without_news + 1
-            if next_url in visited or pages_without_news >= MAX_PAGES_WITHOUT_NEWS:
-                raise VendorDataError(
-                    VENDOR,
-                    "k1?get=devices-historics",
-                    f"pagination does not end: {len(visited) + 1} pages, the last {pages_without_news} with no new "
-                    f"row, next {self.http.redact(next_url)} (contract {contract_id})",
-                )
-            visited.add(next_url)
-            url, form = next_url, {"get": "devices-historics"}  # `next` carries every other parameter
+            # `next` carries every other parameter
+            follow = Request(next_url, data={"get": "devices-historics"}) if next_url else None
+            return Page(page, follow)
+
+        first = Request(self.service_url, data=params)
+        where = f"contract {contract_id}, from {start.isoformat()}"
+        yield from self.http.get_pages(
+            first, HISTORICS, read_page, key=HISTORIC_KEY, where=where, tally=tally, detail=f"user {self.username}"
+        )
 
     @staticmethod
     def _historics_page(content: bytes, device_ids: list[str]) -> tuple[pl.DataFrame, str | None]:
@@ -200,7 +220,7 @@ class BaxoClient:
         try:
             raw = pl.read_json(io.BytesIO(content), schema=HISTORICS_SCHEMA)
         except Exception as exc:  # polars raises ComputeError and friends on malformed JSON
-            raise VendorDataError(VENDOR, "k1?get=devices-historics", f"unreadable page: {exc}") from None
+            raise VendorDataError(VENDOR, HISTORICS, f"unreadable page: {exc}") from None
         next_url = raw["next"][0] if raw.height else None
         groups = raw.select(pl.col("historics").explode()).unnest("historics").drop_nulls("tagReference")
         device = pl.col("deviceIdentifier")

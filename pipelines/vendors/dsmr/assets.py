@@ -24,9 +24,9 @@ from dagster import (
 )
 
 from pipelines.cursors import read_cursor, write_cursor
-from pipelines.http import VendorConfigError, VendorDataError, VendorRequestError
+from pipelines.http import Tally, VendorConfigError, VendorDataError, VendorRequestError
 from pipelines.landing import LandingResult, PartitionWriter, add_to_partition, land_frame, register_dataset
-from pipelines.metadata import land_days, materialize_result, quarantine_check_spec
+from pipelines.metadata import daily_check_specs, land_days, materialize_result, quarantine_check_spec
 from pipelines.partitions import DAILY, day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.dsmr.client import (
@@ -88,7 +88,7 @@ class DsmrResource(VendorResource):
         ]
 
 
-def _spec(dataset: str, *extra_checks: str) -> dict[str, Any]:
+def _spec(dataset: str, *extra_checks: str, daily: bool = False) -> dict[str, Any]:
     key = AssetKey([VENDOR, dataset])
     descriptions = {
         DATALOGGER_CHECK: "No instance reports monitoring issues (DSMR-reader's Status page): a stalled "
@@ -99,7 +99,7 @@ def _spec(dataset: str, *extra_checks: str) -> dict[str, Any]:
         "group_name": GROUP,
         "kinds": {"python", "parquet"},
         "check_specs": [
-            quarantine_check_spec(key),
+            *(daily_check_specs(key) if daily else [quarantine_check_spec(key)]),
             *[AssetCheckSpec(name, asset=key, description=descriptions[name]) for name in extra_checks],
         ],
     }
@@ -112,7 +112,7 @@ def land_readings(clients: Sequence[DsmrClient], partition_key: str) -> LandingR
     with PartitionWriter(VENDOR, "readings", partition_key, DsmrReading, READINGS) as writer:
         for client in clients:
             with client:
-                for page in client.reading_pages(start, end):
+                for page in client.reading_pages(start, end, tally=writer.tally):
                     writer.write(page)
     return writer.result
 
@@ -124,7 +124,7 @@ def land_hour_statistics(clients: Sequence[DsmrClient], partition_key: str) -> L
     with PartitionWriter(VENDOR, "hour_statistics", partition_key, DsmrHourStatistic, HOUR_STATISTICS) as writer:
         for client in clients:
             with client:
-                _write_counting(writer, client, client.hour_statistics(day), f"hour statistics {day}")
+                _write_counting(writer, client, client.hour_statistics(day, writer.tally), f"hour statistics {day}")
     return writer.result
 
 
@@ -134,7 +134,8 @@ def land_day_statistics(clients: Sequence[DsmrClient], partition_key: str) -> La
     with PartitionWriter(VENDOR, "day_statistics", partition_key, DsmrDayStatistic, DAY_STATISTICS) as writer:
         for client in clients:
             with client:
-                _write_counting(writer, client, client.day_statistics(day, day), f"day statistics {day}")
+                pages = client.day_statistics(day, day, writer.tally)
+                _write_counting(writer, client, pages, f"day statistics {day}")
     return writer.result
 
 
@@ -181,14 +182,14 @@ def _land_timed(
     dataset: str,
     schema: type[DsmrQuarterHourPeak] | type[DsmrElectricityConsumption] | type[DsmrGasConsumption],
     source: str,
-    pages_of: Callable[[DsmrClient, datetime, datetime], Iterator[pl.DataFrame]],
+    pages_of: Callable[[DsmrClient, datetime, datetime, Tally], Iterator[pl.DataFrame]],
 ) -> LandingResult:
     """Every instance's records of one UTC day (filtered as UTC instants, like the readings)."""
     start, end = day_window(partition_key)
     with PartitionWriter(VENDOR, dataset, partition_key, schema, source) as writer:
         for client in clients:
             with client:
-                for page in pages_of(client, start, end):
+                for page in pages_of(client, start, end, writer.tally):
                     writer.write(page)
     return writer.result
 
@@ -342,37 +343,37 @@ def dsmr_consumption_today(dsmr: DsmrResource) -> MaterializeResult:
     return materialize_result([land_consumption_today(dsmr.clients())])
 
 
-@asset(**_spec("readings"), **DAILY, deps=[dsmr_meters])
+@asset(**_spec("readings", daily=True), **DAILY, deps=[dsmr_meters])
 def dsmr_readings(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's readings (one per 10 s) of each UTC day, streamed page by page."""
     return materialize_result(land_days(context, lambda day: [land_readings(dsmr.clients(), day)]))
 
 
-@asset(**_spec("hour_statistics"), **DAILY, deps=[dsmr_meters])
+@asset(**_spec("hour_statistics", daily=True), **DAILY, deps=[dsmr_meters])
 def dsmr_hour_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Hour statistics of every instance for the local day with the partition's date."""
     return materialize_result(land_days(context, lambda day: [land_hour_statistics(dsmr.clients(), day)]))
 
 
-@asset(**_spec("day_statistics"), **DAILY, deps=[dsmr_meters])
+@asset(**_spec("day_statistics", daily=True), **DAILY, deps=[dsmr_meters])
 def dsmr_day_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Day statistics of every instance for the local day with the partition's date."""
     return materialize_result(land_days(context, lambda day: [land_day_statistics(dsmr.clients(), day)]))
 
 
-@asset(**_spec("quarter_hour_peaks"), **DAILY, deps=[dsmr_meters])
+@asset(**_spec("quarter_hour_peaks", daily=True), **DAILY, deps=[dsmr_meters])
 def dsmr_quarter_hour_peaks(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's quarter-hour average power (kW) of the quarters starting in each UTC day."""
     return materialize_result(land_days(context, lambda day: [land_quarter_hour_peaks(dsmr.clients(), day)]))
 
 
-@asset(**_spec("electricity_consumption"), **DAILY, deps=[dsmr_meters])
+@asset(**_spec("electricity_consumption", daily=True), **DAILY, deps=[dsmr_meters])
 def dsmr_electricity_consumption(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's compacted electricity records (one a minute) of each UTC day."""
     return materialize_result(land_days(context, lambda day: [land_electricity_consumption(dsmr.clients(), day)]))
 
 
-@asset(**_spec("gas_consumption"), **DAILY, deps=[dsmr_meters])
+@asset(**_spec("gas_consumption", daily=True), **DAILY, deps=[dsmr_meters])
 def dsmr_gas_consumption(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's gas positions (one an hour) of each UTC day."""
     return materialize_result(land_days(context, lambda day: [land_gas_consumption(dsmr.clients(), day)]))

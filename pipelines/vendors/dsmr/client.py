@@ -22,9 +22,10 @@ from typing import cast
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.http import Page, Request, RetryPolicy, Tally, VendorDataError, VendorHttpClient
 from pipelines.vendors.dsmr import transform
 
 VENDOR = "dsmr"
@@ -43,6 +44,7 @@ DEFAULT_TIMEZONE = "Europe/Amsterdam"  # DSMR-reader's own default TIME_ZONE
 # by local date: a midnight that a DST change moves or skips still falls inside.
 STATISTICS_MARGIN = timedelta(hours=2)
 log = logging.getLogger(__name__)
+PLACED = "_placed_at"  # where a reading belongs in time, its own instant or its predecessor's
 
 
 def utc_filter(instant: datetime) -> str:
@@ -132,14 +134,13 @@ class DsmrClient:
         self.http.close()
 
     # -- transport -----------------------------------------------------------------------------
+    def _checks(self) -> dict:
+        """How the shared client reads this instance's refusals."""
+        where = f"instance {self.instance.name}"
+        return {"detail": where, "refusals": {403: "API key refused or API disabled"}, "ok": (200,)}
+
     def get_json(self, path: str, params: dict[str, str | int] | None = None) -> object:
-        endpoint = f"{self.instance.name} {path}"
-        response = self.http.request("GET", path, params=params, endpoint=endpoint)
-        if response.status_code == 403:
-            raise self.http.fail(endpoint, response, f"instance {self.instance.name}: API key refused or API disabled")
-        if response.status_code != 200:
-            raise self.http.fail(endpoint, response, f"instance {self.instance.name}")
-        return self.http.json(endpoint, response)
+        return self.http.get_json(Request(path, params), f"{self.instance.name} {path}", **self._checks())
 
     def get(self, path: str, params: dict[str, str | int] | None = None) -> dict:
         endpoint = f"{self.instance.name} {path}"
@@ -148,12 +149,32 @@ class DsmrClient:
             raise VendorDataError(VENDOR, endpoint, f"expected an object, got {type(body).__name__}")
         return body
 
-    def _page(self, path: str, params: dict[str, str | int]) -> tuple[list[dict], str | None, int]:
-        body = self.get(path, params)
-        results = body.get("results")
+    def _results(self, path: str, response: httpx.Response) -> tuple[list[dict], str | None, int]:
+        """A DRF page's results, its `next` and its `count`."""
+        endpoint = f"{self.instance.name} {path}"
+        body = self.http.json(endpoint, response)
+        results = body.get("results") if isinstance(body, dict) else None
         if not isinstance(results, list):
-            raise VendorDataError(VENDOR, f"{self.instance.name} {path}", "answer has no `results` list")
-        return results, body.get("next"), int(body.get("count") or 0)
+            raise VendorDataError(VENDOR, endpoint, "answer has no `results` list")
+        return results, body.get("next"), int(body.get("count") or 0)  # type: ignore[union-attr]
+
+    def _page(self, path: str, params: dict[str, str | int]) -> tuple[list[dict], str | None, int]:
+        endpoint = f"{self.instance.name} {path}"
+        return self._results(path, self.http.fetch(Request(path, params), endpoint, **self._checks()))
+
+    def pages(
+        self,
+        path: str,
+        first: Request,
+        read_page: Callable[[httpx.Response, Request], Page],
+        key: str,
+        where: str,
+        tally: Tally | None,
+    ) -> Iterator[pl.DataFrame]:
+        """The shared paging over this instance's endpoint `path`, records keyed by `key`."""
+        endpoint = f"{self.instance.name} {path}"
+        checks = self._checks()
+        yield from self.http.get_pages(first, endpoint, read_page, key=[key], where=where, tally=tally, **checks)
 
     def check_zone(self, page: pl.DataFrame, instant: str, raw: str, path: str) -> None:
         """Fail when the answer's offsets show the server keeps another zone than configured.
@@ -195,62 +216,76 @@ class DsmrClient:
             "the `timezone` DSMR_INSTANCES sets for it: set `timezone` to the instance's TIME_ZONE",
         )
 
-    def offset_pages(self, path: str, params: dict[str, str | int]) -> Iterator[list[dict]]:
+    def offset_pages(
+        self,
+        path: str,
+        params: dict[str, str | int],
+        frame_of: Callable[[list[dict], str], pl.DataFrame],
+        key: str,
+        where: str,
+        tally: Tally | None = None,
+    ) -> Iterator[pl.DataFrame]:
         """Follow DRF's `next` by its limit/offset only: the host in `next` may be a proxy's."""
-        params = {**params, "limit": self.page_limit, "offset": 0}
-        while True:
-            results, next_url, _ = self._page(path, params)
-            yield results
-            if not next_url:
-                return
-            query = parse_qs(urlsplit(next_url).query)
-            next_offset = int(query.get("offset", ["0"])[0])
-            if next_offset <= int(params["offset"]):
-                raise VendorDataError(VENDOR, f"{self.instance.name} {path}", "pagination does not advance")
-            params["offset"] = next_offset
+
+        def read_page(response: httpx.Response, request: Request) -> Page:
+            results, next_url, count = self._results(path, response)
+            follow = None
+            if next_url:
+                offset = parse_qs(urlsplit(next_url).query).get("offset", ["0"])[0]
+                follow = request.with_params(offset=int(offset))
+            return Page(frame_of(results, self.instance.name), follow, count)
+
+        first = Request(path, {**params, "limit": self.page_limit, "offset": 0})
+        yield from self.pages(path, first, read_page, key, where, tally)
 
     # -- endpoints -----------------------------------------------------------------------------
-    def reading_pages(self, start: datetime, end: datetime | None = None) -> Iterator[pl.DataFrame]:
+    def reading_pages(
+        self, start: datetime, end: datetime | None = None, tally: Tally | None = None
+    ) -> Iterator[pl.DataFrame]:
         """Typed readings with start <= measured_at < end (end None: up to the newest), each once.
 
         Keyset paging: each page restarts at the newest timestamp seen (`timestamp__gte`, so a
-        reading on the boundary comes back and is skipped by id). When a page brings nothing
+        reading on the boundary comes back and is dropped by id). When a page brings nothing
         newer (many readings on one second) the offset moves on instead, so paging always
         advances. Bounds are UTC instants, so DST days page like any other.
         """
-        seen: set[int] = set()
-        key_at, offset = start, 0
         upper = {"timestamp__lte": utc_filter(end)} if end is not None else {}
-        while True:
-            params: dict[str, str | int] = {
-                "ordering": "timestamp",
-                "timestamp__gte": utc_filter(key_at),
-                **upper,
-                "limit": self.page_limit,
-                "offset": offset,
-            }
-            results, next_url, _ = self._page(READINGS, params)
+
+        def read_page(response: httpx.Response, request: Request) -> Page:
+            results, next_url, count = self._results(READINGS, response)
             page = transform.readings_frame(results, self.instance.name)
             self.check_zone(page, "measured_at", "timestamp_raw", READINGS)
+            key_at = datetime.fromisoformat(str((request.params or {})["timestamp__gte"]))
             # A reading with an unreadable timestamp belongs where the reading before it does
             # (the server orders by the real time); it lands so validation quarantines it.
             placed = pl.col("measured_at").fill_null(strategy="forward").fill_null(pl.lit(key_at))
-            in_window = placed >= pl.lit(start)
-            if end is not None:
-                in_window &= placed < pl.lit(end)
-            fresh = page.filter(in_window & ~pl.col("reading_id").is_in(list(seen)))
-            seen.update(page["reading_id"].drop_nulls().to_list())
+            page = page.with_columns(placed.alias(PLACED))
+            if not next_url:
+                return Page(page, None, count)
+            newest = page["measured_at"].max()
+            if newest is not None and newest > key_at:  # type: ignore[operator]
+                follow = request.with_params(timestamp__gte=utc_filter(newest), offset=0)  # type: ignore[arg-type]
+            else:
+                follow = request.with_params(offset=int((request.params or {})["offset"]) + len(results))
+            return Page(page, follow, count)
+
+        params: dict[str, str | int] = {
+            "ordering": "timestamp",
+            "timestamp__gte": utc_filter(start),
+            **upper,
+            "limit": self.page_limit,
+            "offset": 0,
+        }
+        in_window = pl.col(PLACED) >= pl.lit(start)
+        if end is not None:
+            in_window &= pl.col(PLACED) < pl.lit(end)
+        where = f"readings from {utc_filter(start)}"
+        for page in self.pages(READINGS, Request(READINGS, params), read_page, "reading_id", where, tally):
+            fresh = page.filter(in_window).drop(PLACED)
             if fresh.height:
                 yield fresh
-            if not next_url:
-                return
-            newest = cast("datetime | None", page["measured_at"].max())
-            if newest is not None and newest > key_at:
-                key_at, offset = newest, 0
-            else:
-                offset += len(results)
 
-    def hour_statistics(self, day: date) -> Iterator[pl.DataFrame]:
+    def hour_statistics(self, day: date, tally: Tally | None = None) -> Iterator[pl.DataFrame]:
         """Hour statistics of the instance's local day `day` (23, 24 or 25 of them).
 
         Asked for in UTC two hours wider on each side of the local day, then kept exactly:
@@ -265,8 +300,8 @@ class DsmrClient:
             "hour_start__gte": utc_filter(first_midnight - STATISTICS_MARGIN),
             "hour_start__lte": utc_filter(next_midnight + STATISTICS_MARGIN),
         }
-        for results in self.offset_pages(HOUR_STATISTICS, params):
-            page = transform.hour_statistics_frame(results, self.instance.name)
+        frame_of = transform.hour_statistics_frame
+        for page in self.offset_pages(HOUR_STATISTICS, params, frame_of, "stat_id", f"local day {day}", tally):
             self.check_zone(page, "hour_start", "hour_start_raw", HOUR_STATISTICS)
             self.check_hour_grid(page)
             local_day = pl.col("hour_start").dt.convert_time_zone(self.instance.timezone).dt.date()
@@ -274,11 +309,11 @@ class DsmrClient:
             placed = local_day.fill_null(strategy="forward").fill_null(pl.lit(day - timedelta(days=1)))
             yield page.filter(placed == pl.lit(day))
 
-    def day_statistics(self, first: date, last: date) -> Iterator[pl.DataFrame]:
+    def day_statistics(self, first: date, last: date, tally: Tally | None = None) -> Iterator[pl.DataFrame]:
         """Day statistics of the instance's local days first..last (inclusive)."""
         params: dict[str, str | int] = {"ordering": "day", "day__gte": first.isoformat(), "day__lte": last.isoformat()}
-        for results in self.offset_pages(DAY_STATISTICS, params):
-            yield transform.day_statistics_frame(results, self.instance.name)
+        frame_of = transform.day_statistics_frame
+        yield from self.offset_pages(DAY_STATISTICS, params, frame_of, "stat_id", f"local days {first}..{last}", tally)
 
     def consumption_today(self) -> pl.DataFrame:
         """Today's consumption (one row), or no row while the instance has none for today.
@@ -301,8 +336,10 @@ class DsmrClient:
         path: str,
         field: str,
         frame_of: Callable[[list[dict], str], pl.DataFrame],
+        key: str,
         start: datetime,
         end: datetime,
+        tally: Tally | None,
     ) -> Iterator[pl.DataFrame]:
         """Records with start <= `field` < end of a list endpoint filtered on `field`.
 
@@ -315,35 +352,34 @@ class DsmrClient:
             f"{field}__gte": utc_filter(start),
             f"{field}__lte": utc_filter(end),
         }
-        for results in self.offset_pages(path, params):
-            page = frame_of(results, self.instance.name)
+        where = f"{field} from {utc_filter(start)}"
+        for page in self.offset_pages(path, params, frame_of, key, where, tally):
             self.check_zone(page, field, f"{field}_raw", path)
             # An unreadable instant belongs where the record before it does (ordered by it).
             placed = pl.col(field).fill_null(strategy="forward").fill_null(pl.lit(start))
             yield page.filter((placed >= pl.lit(start)) & (placed < pl.lit(end)))
 
-    def quarter_hour_peaks(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
+    def quarter_hour_peaks(self, start: datetime, end: datetime, tally: Tally | None = None) -> Iterator[pl.DataFrame]:
         """Quarter-hour average power (kW) of the quarters that start in [start, end)."""
-        yield from self._timed_pages(
-            QUARTER_HOUR_PEAKS, "read_at_start", transform.quarter_hour_peaks_frame, start, end
-        )
+        frame_of = transform.quarter_hour_peaks_frame
+        yield from self._timed_pages(QUARTER_HOUR_PEAKS, "read_at_start", frame_of, "peak_id", start, end, tally)
 
-    def electricity_consumption(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
+    def electricity_consumption(
+        self, start: datetime, end: datetime, tally: Tally | None = None
+    ) -> Iterator[pl.DataFrame]:
         """Compacted electricity records (one per minute by default) read in [start, end)."""
-        yield from self._timed_pages(
-            ELECTRICITY_CONSUMPTION, "read_at", transform.electricity_consumption_frame, start, end
-        )
+        frame_of = transform.electricity_consumption_frame
+        yield from self._timed_pages(ELECTRICITY_CONSUMPTION, "read_at", frame_of, "consumption_id", start, end, tally)
 
-    def gas_consumption(self, start: datetime, end: datetime) -> Iterator[pl.DataFrame]:
+    def gas_consumption(self, start: datetime, end: datetime, tally: Tally | None = None) -> Iterator[pl.DataFrame]:
         """Gas positions (one per meter update, hourly) read in [start, end)."""
-        yield from self._timed_pages(GAS_CONSUMPTION, "read_at", transform.gas_consumption_frame, start, end)
+        frame_of = transform.gas_consumption_frame
+        yield from self._timed_pages(GAS_CONSUMPTION, "read_at", frame_of, "consumption_id", start, end, tally)
 
     def energy_supplier_prices(self) -> pl.DataFrame:
         """Every price contract entered on the instance (a handful: all pages at once)."""
-        pages = [
-            transform.energy_supplier_prices_frame(results, self.instance.name)
-            for results in self.offset_pages(ENERGY_SUPPLIER_PRICES, {"ordering": "start"})
-        ]
+        frame_of = transform.energy_supplier_prices_frame
+        pages = list(self.offset_pages(ENERGY_SUPPLIER_PRICES, {"ordering": "start"}, frame_of, "contract_id", "all"))
         return pl.concat(pages, how="vertical_relaxed")
 
     def meter_statistics(self) -> pl.DataFrame:

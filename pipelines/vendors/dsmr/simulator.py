@@ -52,6 +52,7 @@ INSTALLED = datetime(2020, 1, 1, tzinfo=UTC)  # no reading before; data up to HO
 HORIZON = datetime(2040, 1, 1, tzinfo=UTC)
 INTERVAL_S = 10
 DEFAULT_LIMIT = 25
+IGNORED_ORDERING_PAGE = 25  # page size of a server that ignores `ordering` (`ignores_ordering`)
 POSTED_ID_BASE = 1_000_000_000
 # duplicate_timestamps: every DUPLICATE_EVERY-th reading has a twin at the same second, stored
 # later (a higher id, DUPLICATE_ID_BASE + k) with a slightly different current power.
@@ -154,6 +155,9 @@ class DsmrSimulatorConfig:
     duplicate_timestamps: bool = False  # hourly, two readings share a timestamp (distinct ids), as v5.11 stores
     unhealthy_instances: tuple[str, ...] = ()  # application/monitoring reports their datalogger stalled
     failing_endpoints: tuple[str, ...] = ()  # paths after api/v2/ that always answer 500 (isolation tests)
+    # A server gone wrong (a caching proxy, a patched install): readings newest first whatever
+    # `ordering` asks, and at most IGNORED_ORDERING_PAGE of them a page whatever `limit` asks.
+    ignores_ordering: bool = False
     posted: dict[str, list[dict]] = field(default_factory=dict)
 
 
@@ -461,6 +465,8 @@ class DsmrSimulator:
         count = generated + posted.height
         offset, limit = _paging(params)
         descending = params.get("ordering") == "-timestamp"  # anything else: ascending, as DRF ignores it
+        if self.config.ignores_ordering:
+            descending, limit = True, min(limit, IGNORED_ORDERING_PAGE)
         start = max(0, count - offset - limit) if descending else offset
         stop = min(count, count - offset if descending else offset + limit)
         if stop <= start:

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
-from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
+from pipelines.metadata import daily_check_specs, land_days, materialize_results
 from pipelines.partitions import DAILY, day_window
 from pipelines.resources import VendorResource
 from pipelines.vendors.encloud import transform
@@ -69,7 +69,7 @@ class EncloudResource(VendorResource):
         ),
     ],
     **DAILY,
-    check_specs=[quarantine_check_spec(DEVICES_KEY), quarantine_check_spec(READINGS_KEY)],
+    check_specs=[*daily_check_specs(DEVICES_KEY), *daily_check_specs(READINGS_KEY)],
 )
 def encloud_device_pull(context: AssetExecutionContext, encloud: EncloudResource) -> Iterator[MaterializeResult]:
     """One pull of every device (per customer) as of each partition's last second."""
@@ -97,10 +97,14 @@ def land_device_pull(
     with (
         client,
         PartitionWriter(VENDOR, "devices", partition_key, EncloudDevice, DEVICES) as device_writer,
-        PartitionWriter(VENDOR, "device_readings", partition_key, EncloudReading, DEVICES) as reading_writer,
+        # The readings come from the device pages: held back with them on a mismatch.
+        PartitionWriter(
+            VENDOR, "device_readings", partition_key, EncloudReading, DEVICES, tally=device_writer.tally
+        ) as reading_writer,
     ):
         for customer_id in customer_ids:
-            pages = client.device_pages(int(as_of.timestamp()), keys, customer_id=customer_id, limit=limit)
+            as_of_s = int(as_of.timestamp())
+            pages = client.device_pages(as_of_s, keys, customer_id=customer_id, limit=limit, tally=device_writer.tally)
             for page in pages:
                 page, unreadable = transform.split_unreadable_times(page)
                 device_writer.quarantine(unreadable)

@@ -17,12 +17,22 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import polars as pl
 from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
-from pipelines.http import EMPTY_BODIES, RetryPolicy, VendorDataError, VendorHttpClient
+from pipelines.http import (
+    EMPTY_BODIES,
+    Credentials,
+    Page,
+    Request,
+    RetryPolicy,
+    Tally,
+    VendorDataError,
+    VendorHttpClient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,29 @@ def md5_password(password: str) -> str:
     return hashlib.md5(password.encode()).hexdigest()  # noqa: S324 - the vendor's scheme
 
 
+class EncloudToken(Credentials):
+    """The auth_token (fetched at the first request, renewed once when refused) and the API-KEY
+    on every request; each token is registered with the redactor before anything can log it."""
+
+    def __init__(self, client: EncloudClient, api_key: str) -> None:
+        self._client, self._api_key = client, api_key
+        self.token: str | None = None
+
+    def apply(self, request: Request) -> Request:
+        if self.token is None:
+            self.token = self._client.authorise()
+        headers = {**(request.headers or {}), "Authorization": self.token, "API-KEY": self._api_key}
+        return replace(request, headers=headers)
+
+    def renew(self, request: Request) -> bool:
+        log.info("%s: auth_token refused, authorising again", VENDOR)
+        self.token = self._client.authorise()
+        return True
+
+    def refused_again(self) -> str:
+        return "auth_token refused again right after authorising"
+
+
 class EncloudClient:
     """One API User's session: the password's md5, the Basic header, the API-KEY and every
     auth_token it receives are registered with the redactor, so no message can carry them."""
@@ -73,15 +106,14 @@ class EncloudClient:
         self.email = email
         password_md5 = md5_password(password)
         self._basic = base64.b64encode(f"{email}:{password_md5}".encode()).decode()
-        self._api_key = api_key
         self.http = VendorHttpClient(
             VENDOR,
             base_url.rstrip("/"),
             secrets=[password, password_md5, api_key, self._basic],
             timeout_s=timeout_s,
             retry=retry,
+            credentials=EncloudToken(self, api_key),
         )
-        self._token: str | None = None
         self.authorisations = 0
 
     def __enter__(self) -> EncloudClient:
@@ -99,28 +131,19 @@ class EncloudClient:
         if response.status_code != 200:
             detail = AUTH_ERRORS.get(response.status_code, "authorise failed")
             raise self.http.fail(AUTHORISE, response, f"user {self.email}: {detail}")
-        try:
-            token = response.json()["user"]["auth_token"]
-        except (ValueError, KeyError, TypeError):
-            raise VendorDataError(VENDOR, AUTHORISE, "no user.auth_token in the answer") from None
+        body = self.http.json(AUTHORISE, response)
+        user = body.get("user") if isinstance(body, dict) else None
+        token = user.get("auth_token") if isinstance(user, dict) else None
         if not isinstance(token, str) or not token:
-            raise VendorDataError(VENDOR, AUTHORISE, "empty user.auth_token in the answer")
+            raise VendorDataError(VENDOR, AUTHORISE, "no user.auth_token in the answer")
         self.http.redact.add(token)
-        self._token = token
         self.authorisations += 1
         return token
 
     def request(self, method: str, path: str, *, endpoint: str, **kwargs: object) -> httpx.Response:
-        """An authorised request; a refused token is renewed once, then the refusal is an error."""
-        for attempt in range(2):
-            if self._token is None or attempt == 1:
-                self.authorise()
-            headers = {"Authorization": self._token or "", "API-KEY": self._api_key}
-            response = self.http.request(method, path, endpoint=endpoint, headers=headers, **kwargs)
-            if response.status_code != 401:
-                return response
-            log.info("%s %s: auth_token refused, authorising again", VENDOR, endpoint)
-        raise self.http.fail(endpoint, response, "auth_token refused again right after authorising")
+        """An authorised request of any kind (user management), whatever its status."""
+        request = Request(path, method=method, **kwargs)  # type: ignore[arg-type]
+        return self.http.fetch(request, endpoint, ok=range(100, 600))
 
     # -- device pull ---------------------------------------------------------------------------
     def device_pages(
@@ -130,6 +153,7 @@ class EncloudClient:
         *,
         customer_id: str | None = None,
         limit: int = PAGE_LIMIT,
+        tally: Tally | None = None,
     ) -> Iterator[pl.DataFrame]:
         """One frame per page of devices as of `timestamp` (columns of DEVICE_FIELDS plus
         `customer_id` and one String column per key), each device once."""
@@ -137,30 +161,50 @@ class EncloudClient:
         if customer_id:
             params["customer_id"] = customer_id
         seen: set[str] = set()
+        received = distinct = pages = 0
         for _ in range(MAX_WALKS):
-            changed = False
-            expected_total: int | None = None
-            page = 1
-            while True:
-                total, frame = self._devices_page({**params, "page": str(page)}, keys)
-                if expected_total is None:
-                    expected_total = total
-                changed = changed or total != expected_total
+            walk = Tally(VENDOR, DEVICES, tally.partition if tally else "")
+            totals: set[int] = set()
+            for frame in self._walk(params, keys, limit, walk, totals, customer_id):
                 fresh = frame.filter(~pl.col("device_uid").is_in(list(seen)))
-                seen.update(fresh["device_uid"].to_list())
+                seen.update(fresh["device_uid"].drop_nulls().to_list())
+                distinct += fresh.height
                 yield fresh.with_columns(pl.lit(customer_id, dtype=pl.String).alias("customer_id"))
-                if limit == -1 or frame.height < limit or page * limit >= total:
-                    break
-                page += 1
-            if not changed:
+            received, pages = received + walk.received, pages + walk.pages
+            if len(totals) <= 1:
+                if tally is not None:  # the last walk's total: the one every device was read against
+                    tally.endpoints.add(DEVICES)
+                    tally.pages, tally.received = tally.pages + pages, tally.received + received
+                    tally.repeated += received - distinct
+                    if walk.reported is not None:
+                        tally.report(walk.reported)
                 return
             log.info("%s %s: device count changed during the pull, walking the pages again", VENDOR, DEVICES)
         raise VendorDataError(VENDOR, DEVICES, f"device count kept changing over {MAX_WALKS} walks of the pages")
 
-    def _devices_page(self, params: dict[str, str], keys: list[str]) -> tuple[int, pl.DataFrame]:
-        response = self.request("GET", f"/{DEVICES}", endpoint=DEVICES, params=params)
-        if response.status_code not in (200, 204):  # 204: no device
-            raise self.http.fail(DEVICES, response, f"page {params['page']}")
+    def _walk(
+        self,
+        params: dict[str, str],
+        keys: list[str],
+        limit: int,
+        walk: Tally,
+        totals: set[int],
+        customer_id: str | None,
+    ) -> Iterator[pl.DataFrame]:
+        """One walk through the pages from the first; `totals` collects every total answered."""
+
+        def read_page(response: httpx.Response, request: Request) -> Page:
+            page = int((request.params or {})["page"])
+            total, frame = self._devices_page(response, page, keys)
+            totals.add(total)
+            last = limit == -1 or frame.height < limit or page * limit >= total
+            return Page(frame, None if last else request.with_params(page=str(page + 1)), total)
+
+        first = Request(f"/{DEVICES}", {**params, "page": "1"})
+        where = f"as of {params['timestamp']}" + (f", customer {customer_id}" if customer_id else "")
+        yield from self.http.get_pages(first, DEVICES, read_page, key=["device_uid"], where=where, tally=walk)
+
+    def _devices_page(self, response: httpx.Response, page: int, keys: list[str]) -> tuple[int, pl.DataFrame]:
         if response.content.strip() in EMPTY_BODIES:  # no device, in a form the doc leaves open
             return 0, pl.DataFrame(schema={**DEVICE_FIELDS, **dict.fromkeys(keys, pl.String)})
         schema: SchemaDict = {
@@ -170,9 +214,9 @@ class EncloudClient:
         try:
             raw = pl.read_json(io.BytesIO(response.content), schema=schema)
         except Exception as exc:  # polars raises ComputeError and friends on malformed JSON
-            raise VendorDataError(VENDOR, DEVICES, f"page {params['page']} unreadable: {exc}") from None
+            raise VendorDataError(VENDOR, DEVICES, f"page {page} unreadable: {exc}") from None
         total = raw["totalFilteredResults"][0] if raw.height else None
         if total is None:
-            raise VendorDataError(VENDOR, DEVICES, f"page {params['page']} has no totalFilteredResults")
+            raise VendorDataError(VENDOR, DEVICES, f"page {page} has no totalFilteredResults")
         devices = raw.select(pl.col("devices").explode()).drop_nulls("devices").unnest("devices")
         return total, devices.unnest("last_data")

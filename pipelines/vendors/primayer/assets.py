@@ -29,7 +29,7 @@ from dagster import (
 
 from pipelines.http import VendorConfigError
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
-from pipelines.metadata import land_days, materialize_results, quarantine_check_spec
+from pipelines.metadata import daily_check_specs, land_days, materialize_results
 from pipelines.partitions import DAILY, day_window, in_window
 from pipelines.resources import VendorResource
 from pipelines.validation import split_by_rules, split_foreign
@@ -299,7 +299,7 @@ def _specs(*datasets: str, deps: tuple[str, ...] = ()) -> list[AssetSpec]:
 
 
 def _checks(*datasets: str) -> list:
-    return [quarantine_check_spec(_key(d)) for d in datasets]
+    return [spec for d in datasets for spec in daily_check_specs(_key(d))]
 
 
 GROUP_DATASETS = ("group_summaries", "group_leaks", "group_audio")

@@ -11,10 +11,9 @@ import logging
 from datetime import date
 from urllib.parse import quote
 
-import httpx
 import polars as pl
 
-from pipelines.http import RetryPolicy, VendorDataError, VendorHttpClient, is_empty
+from pipelines.http import Request, RetryPolicy, VendorDataError, VendorHttpClient, is_empty
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +68,14 @@ class PrimayerClient:
     def __exit__(self, *exc: object) -> None:
         self.http.close()
 
-    # -- transport -----------------------------------------------------------------------------
-    def _get(self, endpoint: str, *segments: str) -> httpx.Response:
-        """GET `<segments...>/<token>`; `endpoint` is the secret-free name used in messages."""
-        path = "/".join(quote(s, safe="") for s in (*segments, self._token))
-        log.debug("%s GET %s", VENDOR, self.http.redact(path))
-        response = self.http.request("GET", path, endpoint=endpoint)
-        if response.status_code not in (200, 204):  # 204: nothing to report
-            raise self.http.fail(endpoint, response)
-        return response
+    # -- endpoints -----------------------------------------------------------------------------
+    def _request(self, *segments: str) -> Request:
+        """GET `<segments...>/<token>`: the token is the last path segment, redacted everywhere."""
+        return Request("/".join(quote(s, safe="") for s in (*segments, self._token)))
 
     def _json(self, endpoint: str, *segments: str) -> list:
-        body = self.http.json(endpoint, self._get(endpoint, *segments))
+        """A JSON array; `endpoint` is the secret-free name used in messages and `_source`."""
+        body = self.http.get_json(self._request(*segments), endpoint)
         if is_empty(body):
             return []
         if not isinstance(body, list):
@@ -131,7 +126,7 @@ class PrimayerClient:
 
     def _csv(self, endpoint: str, *segments: str) -> pl.DataFrame:
         """Every column as text, by header, unknown ones included."""
-        response = self._get(endpoint, *segments)
+        response = self.http.fetch(self._request(*segments), endpoint)
         if not response.content.strip():
             return pl.DataFrame()
         try:
