@@ -237,7 +237,8 @@ class DsmrClient:
             in_window = placed >= pl.lit(start)
             if end is not None:
                 in_window &= placed < pl.lit(end)
-            fresh = page.filter(in_window & ~pl.col("reading_id").is_in(list(seen)))
+            # A reading whose id did not read (null) is new too: it lands so validation quarantines it.
+            fresh = page.filter(in_window & ~pl.col("reading_id").is_in(list(seen)).fill_null(False))
             seen.update(page["reading_id"].drop_nulls().to_list())
             if fresh.height:
                 yield fresh
