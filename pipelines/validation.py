@@ -131,7 +131,7 @@ def typed_select(text: pl.DataFrame, columns: Mapping[str, pl.Expr | FieldRead])
         if not isinstance(column, FieldRead):
             selected.append(column.alias(name))
             continue
-        raw = pl.col(column.field)
+        raw = pl.col(column.field).cast(pl.String)  # text already, or a column a reader typed
         value = column.read_as.convert(raw)
         selected.append(value.alias(name))
         quoted = raw.str.slice(0, QUOTED_VALUE_CHARS)
