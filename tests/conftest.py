@@ -29,6 +29,7 @@ SLOW_MODULES = {
     "test_orchestration",
     "test_primayer_pipeline",
     "test_run",
+    "test_type_quarantine",
 }
 
 
