@@ -76,8 +76,8 @@ def synthetic_raw_historics(rows: int) -> pl.DataFrame:
             "device_id": pl.Series(np.arange(rows) % 50).cast(pl.String),
             "tag_reference": pl.Series(np.arange(rows) % 5).cast(pl.String),
             "value": pl.Series(np.round(10 + np.sin(t / 3_600.0), 2)).cast(pl.String),
-            "timestamp": t,
-            "source": np.ones(rows, dtype=np.int64),
+            "timestamp": pl.Series(t).cast(pl.String),
+            "source": pl.Series(np.ones(rows, dtype=np.int64)).cast(pl.String),
         }
     )
 
@@ -89,7 +89,7 @@ def transform_rates(rows: int) -> dict[str, float]:
 
     raw = synthetic_raw_historics(rows)
     start, end = SYNTHETIC_DAY, SYNTHETIC_DAY + timedelta(days=1)
-    epoch_s = best_seconds(lambda: raw.select(baxo_seconds_to_utc(pl.col("timestamp"))))
+    epoch_s = best_seconds(lambda: raw.select(baxo_seconds_to_utc(pl.col("timestamp").cast(pl.Int64))))
     kept = transform.historics_frame(raw, start, end).height
     if kept != rows:
         raise RuntimeError(f"synthetic rows fell outside their day: {kept} of {rows} kept")

@@ -1,17 +1,157 @@
-"""Split a frame into rows a pandera schema accepts and rows to quarantine, with the reason."""
+"""Turn decoded records into typed frames and split frames into rows a pandera schema accepts
+and rows to quarantine, with the reason.
+
+A wrongly typed value (text in an integer field, an object where a decimal belongs) holds back
+its own row, naming the field and the value; it never fails the page it came in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
+import duckdb
+import orjson
 import pandera.polars as pa
 import polars as pl
 
 QUARANTINE_COLUMNS = ("record", "reason")
-# Landed datasets' instants: UTC, microseconds.
 # Instants in UTC at microseconds, as a pandera field type: pandera builds pl.Datetime("us", "UTC").
 UTC_DATETIME = Annotated[pl.Datetime, "us", "UTC"]
+# Why a row's values did not read as their types (null when they all did); `split_valid`
+# quarantines the rows that have one and drops the column before the schema sees the frame.
+TYPE_ERRORS = "_type_errors"
+# A bad value is quoted in the reason up to this many characters (an object can be long).
+QUOTED_VALUE_CHARS = 100
+
+
+@dataclass(frozen=True)
+class ReadAs:
+    """How a field's JSON text becomes a typed column: `convert` gives null where it cannot."""
+
+    expected: str  # what the value should have been, for the reason: "an integer"
+    convert: Callable[[pl.Expr], pl.Expr]
+
+    def of(self, field: str) -> FieldRead:
+        return FieldRead(field, self)
+
+
+@dataclass(frozen=True)
+class FieldRead:
+    field: str
+    read_as: ReadAs
+
+
+def _integer(text: pl.Expr) -> pl.Expr:
+    # `3.0` is an integer written as JSON numbers often are; `2.5` and `"abc"` are not.
+    number = text.str.strip_chars().cast(pl.Float64, strict=False)
+    whole = pl.when(number == number.floor()).then(number).cast(pl.Int64, strict=False)
+    return pl.coalesce(text.str.strip_chars().cast(pl.Int64, strict=False), whole)
+
+
+TEXT = ReadAs("text", lambda text: text)
+INTEGER = ReadAs("an integer", _integer)
+NUMBER = ReadAs("a number", lambda text: text.str.strip_chars().cast(pl.Float64, strict=False))
+BOOLEAN = ReadAs(
+    "true or false",
+    lambda text: (
+        text.str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
+    ),
+)
+
+
+def decimal(precision: int, scale: int) -> ReadAs:
+    """An exact decimal from its text (or a JSON number's shortest text)."""
+    dtype = pl.Decimal(precision, scale)
+    return ReadAs("a decimal", lambda text: text.str.strip_chars().cast(dtype, strict=False))
+
+
+def text_frame(records: Sequence[object], fields: Iterable[str]) -> pl.DataFrame:
+    """Decoded JSON records as one text column per field (numbers as their text), plus
+    `TYPE_ERRORS` for a record that is not an object or a field holding an object or a list.
+
+    Well-formed pages take polars' own builder; only a page it refuses (an object where a value
+    belongs) is read through DuckDB's JSON functions, which keep every value's type.
+    """
+    schema = dict.fromkeys(fields, pl.String)
+    if not records:
+        return pl.DataFrame(schema={**schema, TYPE_ERRORS: pl.String})
+    try:
+        frame = pl.from_dicts(records, schema=schema, strict=False)  # type: ignore[arg-type]
+    except (pl.exceptions.PolarsError, TypeError, ValueError, AttributeError):
+        return _text_frame_via_duckdb(records, list(schema))
+    return frame.with_columns(pl.lit(None, pl.String).alias(TYPE_ERRORS))
+
+
+def _json_path(field: str) -> str:
+    quoted = field.replace("\\", "\\\\").replace('"', '\\"')
+    return "'$.\"" + quoted.replace("'", "''") + "\"'"
+
+
+def _text_frame_via_duckdb(records: Sequence[object], fields: list[str]) -> pl.DataFrame:
+    """`text_frame` for a page with values polars cannot build: every value read by its JSON type."""
+    composite = "('OBJECT', 'ARRAY')"
+    values, problems = (
+        [],
+        [
+            "case when json_type(r) is distinct from 'OBJECT' then 'record: ' || left(coalesce(r::varchar, 'null'), "
+            f"{QUOTED_VALUE_CHARS}) || ' is not an object' end"
+        ],
+    )
+    for field in fields:
+        path = _json_path(field)
+        kind = f"json_type(r, {path})"
+        values.append(f"case when {kind} in {composite} then null else json_extract_string(r, {path}) end")
+        problems.append(
+            f"case when {kind} in {composite} then '{field.replace(chr(39), chr(39) * 2)}: ' || "
+            f"left(json_extract(r, {path})::varchar, {QUOTED_VALUE_CHARS}) || ' is not a single value' end"
+        )
+    sql = (
+        f"select {', '.join(values) or 'null'}, nullif(concat_ws('; ', {', '.join(problems)}), '') "
+        "from (select unnest(from_json(?::varchar, '[\"JSON\"]')) as r)"
+    )
+    with duckdb.connect() as con:
+        rows = con.execute(sql, [orjson.dumps(records).decode()]).fetchall()
+    names = [*fields, TYPE_ERRORS] if fields else ["__none", TYPE_ERRORS]
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
+    return frame if fields else frame.drop("__none")
+
+
+def typed_select(text: pl.DataFrame, columns: Mapping[str, pl.Expr | FieldRead]) -> pl.DataFrame:
+    """`text.select(columns)` where each `FieldRead` converts its field's text, and a value that
+    does not convert is named, with the field, in the row's `TYPE_ERRORS` (its column left null).
+
+    Blank text is a missing value, not a wrong one: the schema decides whether it may be null.
+    """
+    selected, failures = [], []
+    for name, column in columns.items():
+        if not isinstance(column, FieldRead):
+            selected.append(column.alias(name))
+            continue
+        raw = pl.col(column.field).cast(pl.String)  # text already, or a column a reader typed
+        value = column.read_as.convert(raw)
+        selected.append(value.alias(name))
+        quoted = raw.str.slice(0, QUOTED_VALUE_CHARS)
+        unreadable = raw.str.strip_chars().ne("") & value.is_null()
+        failures.append(
+            pl.when(unreadable).then(pl.format(f'{column.field}: "{{}}" is not {column.read_as.expected}', quoted))
+        )
+    earlier = [pl.col(TYPE_ERRORS)] if TYPE_ERRORS in text.columns else []
+    reasons = pl.concat_str([*earlier, *failures], separator="; ", ignore_nulls=True)
+    return text.select(*selected, pl.when(reasons != "").then(reasons).alias(TYPE_ERRORS))
+
+
+def split_unreadable(frame: pl.DataFrame, context: str = "") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows whose values all read, without `TYPE_ERRORS`; quarantine rows with their reasons)."""
+    if TYPE_ERRORS not in frame.columns:
+        return frame, quarantine_frame(frame.clear(), "")
+    failed = pl.col(TYPE_ERRORS).is_not_null()
+    reason = pl.lit(f"{context}: " if context else "") + pl.col(TYPE_ERRORS)
+    quarantined = as_quarantine(frame.filter(failed), reason, leave_out=[TYPE_ERRORS])
+    return frame.filter(~failed).drop(TYPE_ERRORS), quarantined
 
 
 def as_quarantine(rows: pl.DataFrame, reason: pl.Expr | str, *, leave_out: Sequence[str] = ()) -> pl.DataFrame:
@@ -81,11 +221,14 @@ def split_repeats(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple
 def split_valid(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(valid rows coerced by `schema`, quarantined rows with `record` and `reason`).
 
-    A repeated unique key keeps its first row; only the repeats are quarantined.
+    Rows with a wrongly typed value (`TYPE_ERRORS`) are quarantined first, then a repeated
+    unique key keeps its first row; only the repeats are quarantined.
     """
+    frame, unreadable = split_unreadable(frame, schema.__name__)
     frame, repeats = split_repeats(frame, schema)
     valid, invalid = _split_by_schema(frame, schema)
-    return valid, invalid if repeats.height == 0 else pl.concat([repeats, invalid])
+    held_back = [part for part in (unreadable, repeats) if part.height]
+    return valid, pl.concat([*held_back, invalid]) if held_back else invalid
 
 
 def _split_by_schema(frame: pl.DataFrame, schema: type[pa.DataFrameModel]) -> tuple[pl.DataFrame, pl.DataFrame]:

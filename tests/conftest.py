@@ -30,6 +30,7 @@ SLOW_MODULES = {
     "test_orchestration",
     "test_primayer_pipeline",
     "test_run",
+    "test_type_quarantine",
 }
 
 

@@ -236,11 +236,12 @@ def test_malformed_readings_go_to_quarantine_with_reasons(start_simulator, data_
     assert result.quarantined_rows == held.height > 0
     assert result.landed_rows + result.quarantined_rows == PER_DAY
     reasons = held["reason"].unique().sort().to_list()
+    # Each reason names the field and the value that did not read.
     assert reasons == [
-        "DsmrReading: electricity_delivered_1 failed not_nullable",
-        "DsmrReading: measured_at failed not_nullable",
+        'DsmrReading: electricity_delivered_1: "12.3.4" is not a decimal',
+        'DsmrReading: timestamp: "2026-13-45T99:00:00+01:00" is not an ISO 8601 instant with its UTC offset',
     ]
-    assert held.filter(pl.col("reason").str.contains("measured_at"))["record"].str.contains("2026-13-45").all()
+    assert held.filter(pl.col("reason").str.contains("timestamp"))["record"].str.contains("2026-13-45").all()
     assert set(held["_source"]) == {"api/v2/datalogger/dsmrreading"}
 
 

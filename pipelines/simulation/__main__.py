@@ -7,7 +7,7 @@ import contextlib
 import signal
 import threading
 
-from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
+from pipelines.simulation.faults import CONTENT_FAULT_KINDS, FAULT_KINDS, FaultConfig
 from pipelines.simulation.registry import VENDOR_SIMULATORS, simulator_spec
 from pipelines.simulation.server import SimulatorServer
 
@@ -16,7 +16,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vendor", action="append", choices=sorted(VENDOR_SIMULATORS), help="default: all")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that meet a fault")
-    parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help="comma list of " + ", ".join(FAULT_KINDS))
+    kinds = ", ".join(FAULT_KINDS + CONTENT_FAULT_KINDS)
+    parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help=f"comma list of {kinds}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault stream")
     args = parser.parse_args()
     servers = []

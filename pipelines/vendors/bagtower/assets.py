@@ -164,7 +164,8 @@ def land_device_logs(client: BagtowerClient, partition_key: str, *, raw: bool) -
             paired, unpaired = transform.split_series(series)
             writer.quarantine(unpaired)
             points = transform.log_values_frame(paired)
-            writer.write(points.filter(in_window("unix_timestamp", start_s, end_s)))
+            # A point whose time did not read is kept for validation to quarantine it.
+            writer.write(points.filter(in_window("unix_timestamp", start_s, end_s, keep_null=True)))
     return writer.result
 
 

@@ -13,7 +13,8 @@ from pipelines.http import EMPTY_BODIES, Request, RetryPolicy, VendorDataError, 
 from pipelines.vendors.bagtower import paths
 
 VENDOR = "bagtower"
-SERIES = pl.Struct({"x": pl.List(pl.Int64), "y": pl.List(pl.Float64)})
+# Points as their text: a wrongly typed one holds back its own point in the transform, not the answer.
+SERIES = pl.Struct({"x": pl.List(pl.String), "y": pl.List(pl.String)})
 AGGREGATES = ("std", "min", "median", "max", "mean", "sum", "states")
 LOGS_SCHEMA: SchemaDict = {
     "id": pl.String,

@@ -10,7 +10,7 @@ import json
 import polars as pl
 from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
-from pipelines.validation import as_quarantine
+from pipelines.validation import INTEGER, NUMBER, as_quarantine, typed_select
 
 OPEN_STOP_TS = 9876543210  # the doc's stopTs while an issue is still open
 
@@ -36,16 +36,22 @@ def split_series(series: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def log_values_frame(series: pl.DataFrame) -> pl.DataFrame:
-    """One row per point: the x/y lists exploded together (lengths already checked equal)."""
+    """One row per point: the x/y lists exploded together (lengths already checked equal).
+
+    A point whose `x` is not an integer or whose `y` is not a number is held back, naming it.
+    """
     points = series.explode(["x", "y"])
-    return points.select(
-        "device_id",
-        "metric_id",
-        "display",
-        "aggregate",
-        pl.col("x").alias("unix_timestamp"),
-        epoch_to_utc(pl.col("x")).alias("measured_at"),
-        pl.col("y").alias("value"),
+    return typed_select(
+        points,
+        {
+            "device_id": pl.col("device_id"),
+            "metric_id": pl.col("metric_id"),
+            "display": pl.col("display"),
+            "aggregate": pl.col("aggregate"),
+            "unix_timestamp": INTEGER.of("x"),
+            "measured_at": epoch_to_utc(INTEGER.convert(pl.col("x").cast(pl.String))),
+            "value": NUMBER.of("y"),
+        },
     )
 
 

@@ -24,6 +24,7 @@ from pipelines.http import (
     check_base_url,
     is_empty,
 )
+from pipelines.validation import TYPE_ERRORS, text_frame
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ HISTORICS_SCHEMA: SchemaDict = {
             {
                 "tagReference": pl.String,
                 "deviceIdentifier": pl.String,
-                "logs": pl.List(pl.Struct({"value": pl.String, "timestamp": pl.Int64, "source": pl.Int64})),
+                # Every value as its text: a wrongly typed one (`"timestamp": "yesterday"`) holds
+                # back its own row in the transform instead of making the page unreadable.
+                "logs": pl.List(pl.Struct({"value": pl.String, "timestamp": pl.String, "source": pl.String})),
             }
         )
     ),
@@ -49,8 +52,8 @@ RAW_HISTORIC_COLUMNS = {
     "device_id": pl.String,
     "tag_reference": pl.String,
     "value": pl.String,
-    "timestamp": pl.Int64,
-    "source": pl.Int64,
+    "timestamp": pl.String,
+    "source": pl.String,
 }
 
 
@@ -145,18 +148,9 @@ class BaxoClient:
         """Latest values of every tag of the devices, one request for all of them."""
         params = {"get": "devices-realtimes", "contractId": contract_id, **_device_param(device_ids)}
         logs = self._json(params, "logs")
-        frame = pl.from_dicts(
-            logs,
-            schema={
-                "deviceIdentifiant": pl.String,
-                "deviceIdentifier": pl.String,
-                "tagReference": pl.String,
-                "value": pl.String,
-                "timestamp": pl.Int64,
-                "isEvent": pl.Boolean,
-            },
-            strict=False,
-        )
+        # Values as text: the transform types them, holding back a row with a wrongly typed one.
+        fields = ("deviceIdentifiant", "deviceIdentifier", "tagReference", "value", "timestamp", "isEvent")
+        frame = text_frame(logs, fields)  # type: ignore[arg-type]
         # The doc spells the device field `deviceIdentifiant` here; accept the historics spelling too.
         device = pl.coalesce("deviceIdentifiant", "deviceIdentifier")
         if len(device_ids) == 1:
@@ -167,6 +161,7 @@ class BaxoClient:
             "value",
             "timestamp",
             pl.col("isEvent").alias("is_event"),
+            TYPE_ERRORS,
         )
 
     def write_tag(self, contract_id: str, device_id: str, tag_reference: str, value: str) -> None:

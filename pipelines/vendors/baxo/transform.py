@@ -1,6 +1,8 @@
 """BAXO pages to landing frames: 2000-epoch to UTC, strings to numbers, sources named.
 
-Everything is a polars expression over whole pages; nothing loops per row.
+Everything is a polars expression over whole pages; nothing loops per row. Pages arrive as text;
+a timestamp, source or flag that is not what the doc says holds back its own row, naming the
+field and the value (`pipelines.validation.typed_select`).
 """
 
 from __future__ import annotations
@@ -10,22 +12,27 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.partitions import in_window
+from pipelines.validation import BOOLEAN, INTEGER, TEXT, FieldRead, text_frame, typed_select
 from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc
 
 SOURCE_NAMES = {1: "device", 2: "platform"}  # the doc: 1 = local (device), 2 = remote (platform)
 
 
-def _typed_values() -> list[pl.Expr]:
-    return [
-        pl.col("value").alias("value_raw"),
-        pl.col("value")
+def _typed_values() -> dict[str, pl.Expr | FieldRead]:
+    """A value is kept as sent beside its number: one that is no number is quarantined by the
+    schema's own check, with the text it came as."""
+    return {
+        "device_id": pl.col("device_id"),
+        "tag_reference": pl.col("tag_reference"),
+        "value_raw": TEXT.of("value"),
+        "value": pl.col("value")
+        .cast(pl.String)
         .str.strip_chars()
         .str.replace(",", ".", literal=True)
-        .cast(pl.Float64, strict=False)
-        .alias("value"),
-        pl.col("timestamp").alias("timestamp_2000"),
-        baxo_seconds_to_utc(pl.col("timestamp")).alias("measured_at"),
-    ]
+        .cast(pl.Float64, strict=False),
+        "timestamp_2000": INTEGER.of("timestamp"),
+        "measured_at": baxo_seconds_to_utc(INTEGER.convert(pl.col("timestamp").cast(pl.String))),
+    }
 
 
 def historics_frame(page: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
@@ -34,42 +41,36 @@ def historics_frame(page: pl.DataFrame, start: datetime, end: datetime) -> pl.Da
     Rows without a readable timestamp are kept so that validation quarantines them; rows of the
     next day (the service's `endTime` is inclusive) are dropped here and land with that day.
     """
-    typed = page.select(
-        "device_id",
-        "tag_reference",
-        *_typed_values(),
-        pl.col("source"),
-        pl.col("source").replace_strict(SOURCE_NAMES, default=None, return_dtype=pl.String).alias("source_name"),
+    source = INTEGER.convert(pl.col("source").cast(pl.String))
+    typed = typed_select(
+        page,
+        {
+            **_typed_values(),
+            "source": INTEGER.of("source"),
+            "source_name": source.replace_strict(SOURCE_NAMES, default=None, return_dtype=pl.String),
+        },
     )
     return typed.filter(in_window("measured_at", start, end, keep_null=True))
 
 
 def realtimes_frame(logs: pl.DataFrame) -> pl.DataFrame:
-    return logs.select("device_id", "tag_reference", *_typed_values(), "is_event")
+    return typed_select(logs, {**_typed_values(), "is_event": BOOLEAN.of("is_event")})
 
 
 def devices_frame(devices: list[dict], contract_id: str) -> pl.DataFrame:
-    return pl.from_dicts(
-        devices,
-        schema={"id": pl.String, "name": pl.String, "details": pl.String, "status": pl.Int64, "timezone": pl.String},
-    ).select(
-        pl.col("id").alias("device_id"),
-        pl.lit(contract_id).alias("contract_id"),
-        "name",
-        "details",
-        "status",
-        "timezone",
+    return typed_select(
+        text_frame(devices, ("id", "name", "details", "status", "timezone")),
+        {
+            "device_id": pl.col("id"),
+            "contract_id": pl.lit(contract_id, pl.String),
+            "name": pl.col("name"),
+            "details": pl.col("details"),
+            "status": INTEGER.of("status"),
+            "timezone": pl.col("timezone"),
+        },
     )
 
 
 def contracts_frame(contracts: list[dict]) -> pl.DataFrame:
-    return pl.from_dicts(
-        contracts,
-        schema={
-            "id": pl.String,
-            "reference": pl.String,
-            "company": pl.String,
-            "details": pl.String,
-            "contactEmail": pl.String,
-        },
-    ).rename({"id": "contract_id", "contactEmail": "contact_email"})
+    fields = ("id", "reference", "company", "details", "contactEmail")
+    return text_frame(contracts, fields).rename({"id": "contract_id", "contactEmail": "contact_email"})

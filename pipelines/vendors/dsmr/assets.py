@@ -300,7 +300,7 @@ def land_recent_readings(clients: Sequence[DsmrClient], now: datetime | None = N
                     continue
                 skip = cursors[name].get("ids_at_last", [])
                 for page in client.reading_pages(max(starts[name], day_start), day_end):
-                    page = page.filter(~pl.col("reading_id").is_in(skip))
+                    page = page.filter(~pl.col("reading_id").is_in(skip).fill_null(False))
                     if page.height:
                         fresh.setdefault(name, []).append(page)
             if fresh:

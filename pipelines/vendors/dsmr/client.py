@@ -262,9 +262,9 @@ class DsmrClient:
             page = page.with_columns(placed.alias(PLACED))
             if not next_url:
                 return Page(page, None, count)
-            newest = page["measured_at"].max()
-            if newest is not None and newest > key_at:  # type: ignore[operator]
-                follow = request.with_params(timestamp__gte=utc_filter(newest), offset=0)  # type: ignore[arg-type]
+            newest = cast("datetime | None", page["measured_at"].max())
+            if newest is not None and newest > key_at:
+                follow = request.with_params(timestamp__gte=utc_filter(newest), offset=0)
             else:
                 follow = request.with_params(offset=int((request.params or {})["offset"]) + len(results))
             return Page(page, follow, count)

@@ -1,18 +1,18 @@
 """DSMR-reader pages to landing frames: offsets to UTC, decimal strings to exact decimals.
 
-Everything is a polars expression over whole pages; nothing loops per row.
+Everything is a polars expression over whole pages; nothing loops per row. A value of the wrong
+type (text in an integer field, an object where a decimal belongs) holds back its own row with
+the field and the value (`pipelines.validation.typed_select`), never the page.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import polars as pl
-from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
-KWH = pl.Decimal(12, 3)
-MONEY = pl.Decimal(12, 2)
-TENTHS = pl.Decimal(6, 1)
+from pipelines.validation import INTEGER, FieldRead, ReadAs, decimal, text_frame, typed_select
+
+# kWh, kW and m3 with three decimals, money with two, volts and degrees with one: as the API gives them.
+AS_KWH, AS_MONEY, AS_TENTHS = decimal(12, 3), decimal(12, 2), decimal(6, 1)
 
 READING_DECIMALS = (
     "electricity_delivered_1",
@@ -25,29 +25,31 @@ READING_DECIMALS = (
 )
 PHASE_VOLTAGES = tuple(f"phase_voltage_l{i}" for i in (1, 2, 3))
 PHASE_CURRENTS = tuple(f"phase_power_current_l{i}" for i in (1, 2, 3))
-RAW_READING_SCHEMA = {
-    "id": pl.Int64,
-    "timestamp": pl.String,
-    **{name: pl.String for name in READING_DECIMALS + PHASE_VOLTAGES},
-    **{name: pl.Int64 for name in PHASE_CURRENTS},
-    "extra_device_timestamp": pl.String,
-    "extra_device_delivered": pl.String,
-}
+RAW_READING_FIELDS = (
+    "id",
+    "timestamp",
+    *READING_DECIMALS,
+    *PHASE_VOLTAGES,
+    *PHASE_CURRENTS,
+    "extra_device_timestamp",
+    "extra_device_delivered",
+)
 ENERGY_FIELDS = ("electricity1", "electricity2", "electricity1_returned", "electricity2_returned", "gas")
 COST_FIELDS = ("electricity1_cost", "electricity2_cost", "gas_cost", "fixed_cost", "total_cost")
 TEMPERATURE_FIELDS = ("lowest_temperature", "highest_temperature", "average_temperature")
-RAW_HOUR_SCHEMA = {"id": pl.Int64, "hour_start": pl.String, **{f: pl.String for f in ENERGY_FIELDS}}
-RAW_DAY_SCHEMA = {
-    "id": pl.Int64,
-    "day": pl.String,
-    **{f: pl.String for f in ENERGY_FIELDS + COST_FIELDS + TEMPERATURE_FIELDS},
-}
+RAW_HOUR_FIELDS = ("id", "hour_start", *ENERGY_FIELDS)
+RAW_DAY_FIELDS = ("id", "day", *ENERGY_FIELDS, *COST_FIELDS, *TEMPERATURE_FIELDS)
 
 
-def parse_instant(column: str) -> pl.Expr:
+def parse_instant(column: str | pl.Expr) -> pl.Expr:
     """ISO 8601 with an offset (`+01:00`, `+01`, `Z`) to a UTC instant; unreadable -> null."""
-    text = pl.col(column).str.strip_chars().str.replace(r"Z$", "+00:00").str.replace(r"([+-]\d\d)$", "${1}:00")
+    raw = pl.col(column) if isinstance(column, str) else column
+    text = raw.str.strip_chars().str.replace(r"Z$", "+00:00").str.replace(r"([+-]\d\d)$", "${1}:00")
     return text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False)
+
+
+INSTANT = ReadAs("an ISO 8601 instant with its UTC offset", parse_instant)
+DATE = ReadAs("a date YYYY-MM-DD", lambda text: text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False))
 
 
 def written_offset_minutes(column: str) -> pl.Expr:
@@ -66,56 +68,52 @@ def zone_offset_minutes(instant: str, zone: str) -> pl.Expr:
     return (local_wall - utc.dt.replace_time_zone(None)).dt.total_minutes().cast(pl.Int32)
 
 
-def exact(column: str, dtype: pl.Decimal = KWH) -> pl.Expr:
-    """A decimal string to an exact decimal; unreadable -> null (validation then quarantines)."""
-    return pl.col(column).str.strip_chars().cast(dtype, strict=False)
+def _as(read_as: ReadAs, names: tuple[str, ...]) -> dict[str, FieldRead]:
+    """Each field read as `read_as`, under its own name."""
+    return {name: read_as.of(name) for name in names}
 
 
 def readings_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    raw = (
-        pl.from_dicts(results, schema=RAW_READING_SCHEMA, strict=False)
-        if results
-        else pl.DataFrame(schema=RAW_READING_SCHEMA)
-    )
-    return raw.select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("reading_id"),
-        parse_instant("timestamp").alias("measured_at"),
-        *[exact(name).alias(name) for name in READING_DECIMALS],
-        *[exact(name, TENTHS).alias(name) for name in PHASE_VOLTAGES],
-        *PHASE_CURRENTS,
-        parse_instant("extra_device_timestamp").alias("gas_measured_at"),
-        exact("extra_device_delivered").alias("gas_delivered"),
-        pl.col("timestamp").alias("timestamp_raw"),
+    return typed_select(
+        text_frame(results, RAW_READING_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "reading_id": INTEGER.of("id"),
+            "measured_at": INSTANT.of("timestamp"),
+            **_as(AS_KWH, READING_DECIMALS),
+            **_as(AS_TENTHS, PHASE_VOLTAGES),
+            **_as(INTEGER, PHASE_CURRENTS),
+            "gas_measured_at": INSTANT.of("extra_device_timestamp"),
+            "gas_delivered": AS_KWH.of("extra_device_delivered"),
+            "timestamp_raw": pl.col("timestamp"),
+        },
     )
 
 
 def hour_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    raw = (
-        pl.from_dicts(results, schema=RAW_HOUR_SCHEMA, strict=False)
-        if results
-        else pl.DataFrame(schema=RAW_HOUR_SCHEMA)
-    )
-    return raw.select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("stat_id"),
-        *[exact(name).alias(name) for name in ENERGY_FIELDS],
-        parse_instant("hour_start").alias("hour_start"),
-        pl.col("hour_start").alias("hour_start_raw"),
+    return typed_select(
+        text_frame(results, RAW_HOUR_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "stat_id": INTEGER.of("id"),
+            **_as(AS_KWH, ENERGY_FIELDS),
+            "hour_start": INSTANT.of("hour_start"),
+            "hour_start_raw": pl.col("hour_start"),
+        },
     )
 
 
 def day_statistics_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    raw = (
-        pl.from_dicts(results, schema=RAW_DAY_SCHEMA, strict=False) if results else pl.DataFrame(schema=RAW_DAY_SCHEMA)
-    )
-    return raw.select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("stat_id"),
-        *[exact(name).alias(name) for name in ENERGY_FIELDS],
-        pl.col("day").str.to_date("%Y-%m-%d", strict=False).alias("day"),
-        *[exact(name, MONEY).alias(name) for name in COST_FIELDS],
-        *[exact(name, TENTHS).alias(name) for name in TEMPERATURE_FIELDS],
+    return typed_select(
+        text_frame(results, RAW_DAY_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "stat_id": INTEGER.of("id"),
+            **_as(AS_KWH, ENERGY_FIELDS),
+            "day": DATE.of("day"),
+            **_as(AS_MONEY, COST_FIELDS),
+            **_as(AS_TENTHS, TEMPERATURE_FIELDS),
+        },
     )
 
 
@@ -124,27 +122,18 @@ def consumption_today_frame(body: dict | None, instance: str) -> pl.DataFrame:
 
     No body (the instance has nothing for today yet) gives the same columns and no row.
     """
-    answer = body or {}
-
-    def text(name: str) -> str | None:
-        value = answer.get(name)
-        return None if value is None else str(Decimal(repr(value)) if isinstance(value, float) else value)
-
-    energies = {name: text(name) for name in ENERGY_FIELDS}
-    costs = {name: text(name) for name in COST_FIELDS if name != "fixed_cost"}
-    frame = pl.DataFrame(
-        {"instance": [instance], "day": [answer.get("day")], **{k: [v] for k, v in (energies | costs).items()}},
-        schema_overrides={"day": pl.String, **{k: pl.String for k in energies | costs}},
-    ).head(1 if body is not None else 0)
-    return frame.select(
-        "instance",
-        pl.col("day").str.to_date("%Y-%m-%d", strict=False),
-        *[exact(name).alias(name) for name in ENERGY_FIELDS],
-        *[exact(name, MONEY).alias(name) for name in costs],
+    costs = tuple(name for name in COST_FIELDS if name != "fixed_cost")
+    return typed_select(
+        text_frame([body] if body is not None else [], ("day", *ENERGY_FIELDS, *costs)),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "day": DATE.of("day"),
+            **_as(AS_KWH, ENERGY_FIELDS),
+            **_as(AS_MONEY, costs),
+        },
     )
 
 
-PRICE = pl.Decimal(12, 6)  # euros per kWh / m3 / day, six decimals as the API gives them
 CONSUMPTION_DECIMALS = (
     "delivered_1",
     "returned_1",
@@ -154,19 +143,9 @@ CONSUMPTION_DECIMALS = (
     "currently_returned",
     *[f"phase_currently_{d}_l{i}" for d in ("delivered", "returned") for i in (1, 2, 3)],
 )
-RAW_PEAK_SCHEMA = {"id": pl.Int64, "read_at_start": pl.String, "read_at_end": pl.String, "average_delivered": pl.String}
-RAW_ELECTRICITY_CONSUMPTION_SCHEMA = {
-    "id": pl.Int64,
-    "read_at": pl.String,
-    **{name: pl.String for name in CONSUMPTION_DECIMALS + PHASE_VOLTAGES},
-    **{name: pl.Int64 for name in PHASE_CURRENTS},
-}
-RAW_GAS_CONSUMPTION_SCHEMA = {
-    "id": pl.Int64,
-    "read_at": pl.String,
-    "delivered": pl.String,
-    "currently_delivered": pl.String,
-}
+RAW_PEAK_FIELDS = ("id", "read_at_start", "read_at_end", "average_delivered")
+RAW_ELECTRICITY_CONSUMPTION_FIELDS = ("id", "read_at", *CONSUMPTION_DECIMALS, *PHASE_VOLTAGES, *PHASE_CURRENTS)
+RAW_GAS_CONSUMPTION_FIELDS = ("id", "read_at", "delivered", "currently_delivered")
 PRICE_FIELDS = (
     "electricity_delivered_1_price",
     "electricity_delivered_2_price",
@@ -175,13 +154,8 @@ PRICE_FIELDS = (
     "electricity_returned_2_price",
     "fixed_daily_cost",
 )
-RAW_PRICE_SCHEMA = {
-    "id": pl.Int64,
-    "start": pl.String,
-    "end": pl.String,
-    "description": pl.String,
-    **{name: pl.String for name in PRICE_FIELDS},
-}
+RAW_PRICE_FIELDS = ("id", "start", "end", "description", *PRICE_FIELDS)
+AS_PRICE = decimal(12, 6)  # euros per kWh / m3 / day, six decimals as the API gives them
 METER_COUNTERS = (
     "electricity_tariff",
     "power_failure_count",
@@ -189,74 +163,75 @@ METER_COUNTERS = (
     *[f"voltage_{kind}_count_l{i}" for kind in ("sag", "swell") for i in (1, 2, 3)],
     "rejected_telegrams",
 )
-RAW_METER_STATISTICS_SCHEMA = {
-    "id": pl.Int64,
-    "timestamp": pl.String,
-    "dsmr_version": pl.String,
-    **{name: pl.Int64 for name in METER_COUNTERS},
-    "latest_telegram": pl.String,
-}
-
-
-def _raw(results: list[dict], schema: SchemaDict) -> pl.DataFrame:
-    """A page as typed text columns: JSON numbers (the open decimal form) become their text."""
-    if not results:
-        return pl.DataFrame(schema=schema)
-    return pl.from_dicts(results, schema=schema, strict=False)
+RAW_METER_STATISTICS_FIELDS = ("timestamp", "dsmr_version", *METER_COUNTERS, "latest_telegram")
 
 
 def quarter_hour_peaks_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    return _raw(results, RAW_PEAK_SCHEMA).select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("peak_id"),
-        parse_instant("read_at_start").alias("read_at_start"),
-        parse_instant("read_at_end").alias("read_at_end"),
-        exact("average_delivered").alias("average_delivered"),
-        pl.col("read_at_start").alias("read_at_start_raw"),
+    return typed_select(
+        text_frame(results, RAW_PEAK_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "peak_id": INTEGER.of("id"),
+            "read_at_start": INSTANT.of("read_at_start"),
+            "read_at_end": INSTANT.of("read_at_end"),
+            "average_delivered": AS_KWH.of("average_delivered"),
+            "read_at_start_raw": pl.col("read_at_start"),
+        },
     )
 
 
 def electricity_consumption_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    return _raw(results, RAW_ELECTRICITY_CONSUMPTION_SCHEMA).select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("consumption_id"),
-        parse_instant("read_at").alias("read_at"),
-        *[exact(name).alias(name) for name in CONSUMPTION_DECIMALS],
-        *[exact(name, TENTHS).alias(name) for name in PHASE_VOLTAGES],
-        *PHASE_CURRENTS,
-        pl.col("read_at").alias("read_at_raw"),
+    return typed_select(
+        text_frame(results, RAW_ELECTRICITY_CONSUMPTION_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "consumption_id": INTEGER.of("id"),
+            "read_at": INSTANT.of("read_at"),
+            **_as(AS_KWH, CONSUMPTION_DECIMALS),
+            **_as(AS_TENTHS, PHASE_VOLTAGES),
+            **_as(INTEGER, PHASE_CURRENTS),
+            "read_at_raw": pl.col("read_at"),
+        },
     )
 
 
 def gas_consumption_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    return _raw(results, RAW_GAS_CONSUMPTION_SCHEMA).select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("consumption_id"),
-        parse_instant("read_at").alias("read_at"),
-        exact("delivered").alias("delivered"),
-        exact("currently_delivered").alias("currently_delivered"),
-        pl.col("read_at").alias("read_at_raw"),
+    return typed_select(
+        text_frame(results, RAW_GAS_CONSUMPTION_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "consumption_id": INTEGER.of("id"),
+            "read_at": INSTANT.of("read_at"),
+            **_as(AS_KWH, ("delivered", "currently_delivered")),
+            "read_at_raw": pl.col("read_at"),
+        },
     )
 
 
 def energy_supplier_prices_frame(results: list[dict], instance: str) -> pl.DataFrame:
-    return _raw(results, RAW_PRICE_SCHEMA).select(
-        pl.lit(instance, pl.String).alias("instance"),
-        pl.col("id").alias("contract_id"),
-        pl.col("start").str.to_date("%Y-%m-%d", strict=False).alias("start_date"),
-        pl.col("end").str.to_date("%Y-%m-%d", strict=False).alias("end_date"),
-        "description",
-        *[exact(name, PRICE).alias(name) for name in PRICE_FIELDS],
+    return typed_select(
+        text_frame(results, RAW_PRICE_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "contract_id": INTEGER.of("id"),
+            "start_date": DATE.of("start"),
+            "end_date": DATE.of("end"),
+            "description": pl.col("description"),
+            **_as(AS_PRICE, PRICE_FIELDS),
+        },
     )
 
 
 def meter_statistics_frame(body: dict, instance: str) -> pl.DataFrame:
     """The one meter-statistics object of an instance as one row."""
-    return _raw([body], RAW_METER_STATISTICS_SCHEMA).select(
-        pl.lit(instance, pl.String).alias("instance"),
-        parse_instant("timestamp").alias("measured_at"),
-        "dsmr_version",
-        *METER_COUNTERS,
-        "latest_telegram",
-        pl.col("timestamp").alias("timestamp_raw"),
+    return typed_select(
+        text_frame([body], RAW_METER_STATISTICS_FIELDS),
+        {
+            "instance": pl.lit(instance, pl.String),
+            "measured_at": INSTANT.of("timestamp"),
+            "dsmr_version": pl.col("dsmr_version"),
+            **_as(INTEGER, METER_COUNTERS),
+            "latest_telegram": pl.col("latest_telegram"),
+            "timestamp_raw": pl.col("timestamp"),
+        },
     )

@@ -46,7 +46,7 @@ DEVICE_FIELDS: SchemaDict = {
     "device_uid": pl.String,
     "sim_id": pl.String,
     "location": pl.List(pl.Float64),
-    "frequency": pl.Int64,
+    "frequency": pl.String,  # typed by the transform: a wrong one holds back its device only
     # Instants as text: the doc gives no example, so any form is read later (`utc_from_any`).
     "created_at": pl.String,
     "updated_at": pl.String,

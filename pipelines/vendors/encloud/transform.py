@@ -11,7 +11,7 @@ import polars as pl
 
 from pipelines.partitions import in_window
 from pipelines.timestamps import utc_from_any
-from pipelines.validation import as_quarantine
+from pipelines.validation import INTEGER, as_quarantine, typed_select
 
 STATUS_SUFFIX = ".status"  # keys whose values are link-status words, not numbers
 TIME_FIELDS = ("created_at", "updated_at", "last_seen")
@@ -33,20 +33,24 @@ def split_unreadable_times(page: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
 
 
 def devices_frame(page: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """One row per device: its attributes as of the pull's `timestamp`."""
-    return page.select(
-        "device_uid",
-        "customer_id",
-        "sim_id",
-        pl.col("location").list.get(0, null_on_oob=True).alias("latitude"),
-        pl.col("location").list.get(1, null_on_oob=True).alias("longitude"),
-        pl.col("frequency").alias("frequency_s"),
-        utc_from_any("created_at").alias("created_at"),
-        utc_from_any("updated_at").alias("updated_at"),
-        "location_string",
-        "state",
-        utc_from_any("last_seen").alias("last_seen_at"),
-        pl.lit(as_of).dt.convert_time_zone("UTC").alias("as_of"),
+    """One row per device: its attributes as of the pull's `timestamp`; a `frequency` that is
+    not an integer holds back its device, naming the value."""
+    return typed_select(
+        page,
+        {
+            "device_uid": pl.col("device_uid"),
+            "customer_id": pl.col("customer_id"),
+            "sim_id": pl.col("sim_id"),
+            "latitude": pl.col("location").list.get(0, null_on_oob=True),
+            "longitude": pl.col("location").list.get(1, null_on_oob=True),
+            "frequency_s": INTEGER.of("frequency"),
+            "created_at": utc_from_any("created_at"),
+            "updated_at": utc_from_any("updated_at"),
+            "location_string": pl.col("location_string"),
+            "state": pl.col("state"),
+            "last_seen_at": utc_from_any("last_seen"),
+            "as_of": pl.lit(as_of).dt.convert_time_zone("UTC"),
+        },
     )
 
 

@@ -25,12 +25,9 @@ LOGGER_SCHEMA = {
     "epochs": pl.List(
         pl.Struct(
             {
-                "battery": pl.Float64,
-                "cnv": pl.Int64,
-                "lcf": pl.Int64,
-                "latitude": pl.Float64,
-                "longitude": pl.Float64,
-                "temperature": pl.Float64,
+                # Readings as their text: a wrongly typed one holds back its own epoch in the
+                # transform instead of making the logger's whole answer unreadable.
+                **dict.fromkeys(("battery", "cnv", "lcf", "latitude", "longitude", "temperature"), pl.String),
                 "timestamp": pl.String,
                 "histograms": pl.List(HISTOGRAM),
             }

@@ -10,7 +10,7 @@ import re
 import polars as pl
 from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
-from pipelines.validation import split_by_rules
+from pipelines.validation import INTEGER, NUMBER, split_by_rules, typed_select
 
 # The service writes `yyyy-MM-dd HH:mm`; a date alone (the doc's leak and audio examples) and
 # seconds are accepted too.
@@ -48,18 +48,22 @@ def epochs_frame(raw: pl.DataFrame, zone: str) -> pl.DataFrame:
 
 
 def epoch_readings(epochs: pl.DataFrame) -> pl.DataFrame:
-    return epochs.select(
-        "serial",
-        "timestamp_local",
-        "measured_at",
-        "battery",
-        "cnv",
-        "lcf",
-        "temperature",
-        "latitude",
-        "longitude",
-        pl.col("histograms").list.len().fill_null(0).alias("histogram_count"),
-        "timezone",
+    """One row per epoch; a reading that is not a number holds back its epoch, naming it."""
+    return typed_select(
+        epochs,
+        {
+            "serial": pl.col("serial"),
+            "timestamp_local": pl.col("timestamp_local"),
+            "measured_at": pl.col("measured_at"),
+            "battery": NUMBER.of("battery"),
+            "cnv": INTEGER.of("cnv"),
+            "lcf": INTEGER.of("lcf"),
+            "temperature": NUMBER.of("temperature"),
+            "latitude": NUMBER.of("latitude"),
+            "longitude": NUMBER.of("longitude"),
+            "histogram_count": pl.col("histograms").list.len().fill_null(0),
+            "timezone": pl.col("timezone"),
+        },
     )
 
 
