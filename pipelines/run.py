@@ -43,7 +43,10 @@ MARTS = (
     "fct_power_peak",
     "dim_energy_price",
     "fct_leak",
+    "fct_noise_histogram",
     "fct_issue",
+    "fct_issue_statistics",
+    "fct_uptime",
     "quarantined_records",
 )
 PORT_BASE_ENV = "PIPELINES_SIMULATOR_PORT_BASE"

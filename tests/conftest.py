@@ -21,6 +21,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 # Modules that build the warehouse with dbt or run whole pipelines: `make test-fast` leaves them out.
 SLOW_MODULES = {
     "test_analysts",
+    "test_bagtower_more_pipeline",
     "test_bagtower_pipeline",
     "test_baxo_pipeline",
     "test_bench_smoke",
@@ -28,6 +29,7 @@ SLOW_MODULES = {
     "test_encloud_pipeline",
     "test_isolation",
     "test_orchestration",
+    "test_primayer_more_pipeline",
     "test_primayer_pipeline",
     "test_run",
     "test_type_quarantine",

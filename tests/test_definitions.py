@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from dagster import AssetKey, Definitions
+from dagster import AssetKey, DefaultScheduleStatus, Definitions
 
 from pipelines.definitions import defs
 from pipelines.extraction import extraction_assets
@@ -18,9 +18,12 @@ def test_definitions_load() -> None:
         "daily_partitions_job",
         "snapshots_job",
         "dsmr_recent_readings_job",
+        "bagtower_issues_resync_job",
         "lake_maintenance_job",
     }
     assert {s.name for s in repository.schedule_defs} >= {"daily_partitions_job_schedule"}
+    # Every schedule starts stopped (README): nothing pulls from a service until turned on.
+    assert {s.default_status for s in repository.schedule_defs} == {DefaultScheduleStatus.STOPPED}
     assert {s.name for s in repository.sensor_defs} == {"late_data_rebuilds_facts"}
 
 
@@ -29,7 +32,8 @@ def test_every_vendor_has_its_assets_resource_and_group() -> None:
     groups = {graph.get(key).group_name for a in extraction_assets for key in a.keys}
     assert groups == set(VENDORS)
     assert set(VENDORS) <= set(defs.resources)
-    for mart in ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records"):
+    marts = ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records")
+    for mart in (*marts, "fct_issue_statistics", "fct_uptime", "fct_noise_histogram"):
         assert graph.has(AssetKey([mart])), mart
 
 
@@ -57,3 +61,12 @@ def test_dbt_assets_are_grouped_by_layer_and_every_check_says_what_it_asserts() 
         "`timezone` is never null (rows where vendor != 'encloud'); otherwise it fails the build."
     )
     assert checks["assert_meter_positions_never_decrease"].startswith("Cumulative meter positions")
+
+
+def test_the_weekly_resync_lands_every_issue_then_rebuilds_fct_issue() -> None:
+    job = defs.resolve_job_def("bagtower_issues_resync_job")
+    keys = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert {"bagtower/issues", "bagtower/issue_events", "fct_issue", "fct_issue_statistics"} <= keys
+    assert not any(key.startswith(("baxo/", "dsmr/", "encloud/", "primayer/")) for key in keys)
+    schedule = defs.get_schedule_def("bagtower_issues_resync_job_schedule")
+    assert schedule.cron_schedule == "0 1 * * 0"

@@ -3,7 +3,6 @@ with their events landed incrementally by modification time."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
 
 import pandera.polars as pa
 import polars as pl
@@ -12,6 +11,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Config,
     EnvVar,
     MaterializeResult,
     asset,
@@ -29,16 +29,20 @@ from pipelines.metadata import (
 )
 from pipelines.partitions import DAILY, day_window, in_window, today_utc
 from pipelines.resources import VendorResource
+from pipelines.settings import data_dir
 from pipelines.vendors.bagtower import paths, transform
 from pipelines.vendors.bagtower.client import VENDOR, BagtowerClient
 from pipelines.vendors.bagtower.schemas import (
     BagtowerAnnotation,
     BagtowerCatalogItem,
+    BagtowerDataView,
     BagtowerDevice,
     BagtowerGroup,
     BagtowerIssue,
     BagtowerIssueEvent,
+    BagtowerIssueStatistic,
     BagtowerKanbanStage,
+    BagtowerKpi,
     BagtowerLogValue,
     BagtowerMonitor,
 )
@@ -49,6 +53,7 @@ FIRST_RUN_DAYS = 30  # how far back the first issues run looks for modified issu
 # Issues are asked for by their [start, stop] overlapping the window; an issue changed after it
 # stopped (archived, cause set) still overlaps a window reaching this far before the cursor.
 ISSUE_LOOKBACK = timedelta(days=35)
+STATISTICS_DAYS = 30  # issue statistics cover the UTC days from this many days ago up to the run
 
 
 class BagtowerResource(VendorResource):
@@ -76,6 +81,20 @@ def _groups(client: BagtowerClient) -> pl.DataFrame:
 def _annotations(client: BagtowerClient) -> pl.DataFrame:
     frames = [transform.annotations_frame(client.annotations(d["deviceId"])) for d in client.devices()]
     return pl.concat(frames) if frames else transform.annotations_frame([])
+
+
+def _data_views(client: BagtowerClient) -> pl.DataFrame:
+    frames = [transform.data_views_frame(client.data_views(d["deviceId"]), d["deviceId"]) for d in client.devices()]
+    return pl.concat(frames) if frames else transform.data_views_frame([], "")
+
+
+def _issue_statistics(client: BagtowerClient) -> pl.DataFrame:
+    """The statistics of the issues overlapping the last STATISTICS_DAYS whole UTC days and today
+    so far: `fct_issue_statistics` reconciles them with the issues in `fct_issue`."""
+    window_end = datetime.now(UTC).replace(microsecond=0)
+    window_start = datetime.combine(window_end.date() - timedelta(days=STATISTICS_DAYS), datetime.min.time(), UTC)
+    body = client.issue_statistics(window_start, window_end)
+    return transform.issue_statistics_frame(body, window_start, window_end)
 
 
 SNAPSHOTS: dict[str, tuple[Callable[[BagtowerClient], pl.DataFrame], type[pa.DataFrameModel], str, str]] = {
@@ -106,6 +125,25 @@ SNAPSHOTS: dict[str, tuple[Callable[[BagtowerClient], pl.DataFrame], type[pa.Dat
         "Kanban stages issues move through.",
     ),
     "annotations": (_annotations, BagtowerAnnotation, paths.ANNOTATIONS, "Annotations users wrote on devices."),
+    "data_views": (
+        _data_views,
+        BagtowerDataView,
+        paths.DATA_VIEWS,
+        "Data views of each device: graphs configuration (metrics plotted) and share type.",
+    ),
+    "kpis": (
+        lambda c: transform.kpis_frame(c.kpis()),
+        BagtowerKpi,
+        paths.KPIS,
+        "KPIs: the company's uptime over the last 1/7/30/90/365 days and each device's daily up/down times.",
+    ),
+    "issue_statistics": (
+        _issue_statistics,
+        BagtowerIssueStatistic,
+        paths.ISSUE_STATISTICS,
+        f"Issue statistics over the last {STATISTICS_DAYS} days: totals, counts/costs/durations by cause, "
+        "group and day.",
+    ),
 }
 
 
@@ -200,6 +238,10 @@ def land_issues(client: BagtowerClient, now: datetime | None = None) -> tuple[li
     with all their events), so re-landing replaces and an issue that changed again moves to its
     new day: dbt keeps the latest version of each issue, never a duplicate. The cursor (the latest
     modification landed) is written only after every day has landed.
+
+    Issues are listed by their [start, stop] overlapping a window ISSUE_LOOKBACK before the
+    cursor's day: a change to an issue that stopped earlier than that is not seen here, only by
+    the weekly full re-sync (`resync_issues`).
     """
     now = now or datetime.now(UTC)
     cursor = read_cursor(VENDOR, ISSUES_STREAM)
@@ -208,32 +250,73 @@ def land_issues(client: BagtowerClient, now: datetime | None = None) -> tuple[li
     else:
         first_day = now.date() - timedelta(days=FIRST_RUN_DAYS)
     first_moment = datetime.combine(first_day, datetime.min.time(), UTC)
-    issue_results, event_results = [], []
     with client:
         issues = _with_device_ids(client, client.issues(first_moment - ISSUE_LOOKBACK, now))
         changed = transform.issues_frame(issues).filter(pl.col("modified_at") >= first_moment)
-        for day in _days(first_day, now.date()):
-            of_day = changed.filter(pl.col("modified_at").dt.date() == day)
-            events = [transform.issue_events_frame(client.issue_events(i)) for i in of_day["issue_id"].to_list()]
-            events_frame = pl.concat(events) if events else transform.issue_events_frame([])
-            key = day.isoformat()
-            issue_results.append(
-                land_frame(VENDOR, "issues", key, of_day, BagtowerIssue, paths.endpoint_name(paths.ISSUES))
+        results = _land_issue_days(client, changed, _days(first_day, now.date()))
+    _advance_cursor(changed, cursor, first_moment)
+    return results
+
+
+def resync_issues(
+    client: BagtowerClient, now: datetime | None = None
+) -> tuple[list[LandingResult], list[LandingResult]]:
+    """Land every issue the service lists, whatever its age: the full re-sync.
+
+    Every day an issue was last modified, and every day landed before, is landed whole again, so
+    afterwards the landed issues are exactly the service's: a late change to an old issue moves
+    it to its modification day, and a day whose issues changed since is emptied of them.
+    """
+    now = now or datetime.now(UTC)
+    cursor = read_cursor(VENDOR, ISSUES_STREAM)
+    with client:
+        # Issues overlapping [0, now]: the service lists them all, open, closed and archived.
+        issues = _with_device_ids(client, client.issues(datetime.fromtimestamp(0, UTC), now))
+        listed = transform.issues_frame(issues)
+        days = sorted(set(listed["modified_at"].dt.date().to_list()) | _landed_days("issues"))
+        results = _land_issue_days(client, listed, days)
+    _advance_cursor(listed, cursor, datetime.combine(now.date(), datetime.min.time(), UTC))
+    return results
+
+
+def _land_issue_days(
+    client: BagtowerClient, issues: pl.DataFrame, days: list[date]
+) -> tuple[list[LandingResult], list[LandingResult]]:
+    """Each day landed whole: the issues last modified that day, with all their events."""
+    issue_results, event_results = [], []
+    for day in days:
+        of_day = issues.filter(pl.col("modified_at").dt.date() == day)
+        events = [transform.issue_events_frame(client.issue_events(i)) for i in of_day["issue_id"].to_list()]
+        events_frame = pl.concat(events) if events else transform.issue_events_frame([])
+        key = day.isoformat()
+        issue_results.append(
+            land_frame(VENDOR, "issues", key, of_day, BagtowerIssue, paths.endpoint_name(paths.ISSUES))
+        )
+        event_results.append(
+            land_frame(
+                VENDOR, "issue_events", key, events_frame, BagtowerIssueEvent, paths.endpoint_name(paths.ISSUE_EVENTS)
             )
-            event_results.append(
-                land_frame(
-                    VENDOR,
-                    "issue_events",
-                    key,
-                    events_frame,
-                    BagtowerIssueEvent,
-                    paths.endpoint_name(paths.ISSUE_EVENTS),
-                )
-            )
-    latest = cast("datetime | None", changed["modified_at"].max())
-    through = int(latest.timestamp()) if latest is not None else (cursor or {}).get("modified_through")
-    write_cursor(VENDOR, ISSUES_STREAM, {"modified_through": through or int(first_moment.timestamp())})
+        )
     return issue_results, event_results
+
+
+def _advance_cursor(landed: pl.DataFrame, cursor: dict | None, fallback: datetime) -> None:
+    """The latest modification landed, written only once every day has landed; never moved back."""
+    latest = landed["modified_at"].max()
+    through = max(int(latest.timestamp()) if latest is not None else 0, (cursor or {}).get("modified_through") or 0)
+    write_cursor(VENDOR, ISSUES_STREAM, {"modified_through": through or int(fallback.timestamp())})
+
+
+def _landed_days(dataset: str) -> set[date]:
+    """The days a dataset has landed partitions for (not the schema-only one)."""
+    folder = data_dir() / "landing" / VENDOR / dataset
+    days = set()
+    for partition in folder.glob("date=*"):
+        try:
+            days.add(date.fromisoformat(partition.name.removeprefix("date=")))
+        except ValueError:
+            continue  # date=none: the empty, schema-only partition
+    return days
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -250,6 +333,15 @@ def _with_device_ids(client: BagtowerClient, issues: list[dict]) -> list[dict]:
 
 ISSUES_KEY = AssetKey([VENDOR, "issues"])
 EVENTS_KEY = AssetKey([VENDOR, "issue_events"])
+# The incremental runs and the re-sync land the same partitions: a pool limited to one keeps
+# them from running at once.
+ISSUES_POOL = "bagtower_issues"
+
+
+class IssuesSyncConfig(Config):
+    """`full_resync`: land every issue the service lists instead of those changed since the cursor."""
+
+    full_resync: bool = False
 
 
 @multi_asset(
@@ -259,7 +351,8 @@ EVENTS_KEY = AssetKey([VENDOR, "issue_events"])
             group_name=GROUP,
             kinds={"python", "parquet"},
             deps=[AssetKey([VENDOR, "devices"])],
-            description="Issues modified since the last run, landed under the day of their last modification.",
+            description="Issues modified since the last run, landed under the day of their last modification "
+            "(every issue the service lists on a full re-sync).",
         ),
         AssetSpec(
             EVENTS_KEY,
@@ -270,9 +363,11 @@ EVENTS_KEY = AssetKey([VENDOR, "issue_events"])
     ],
     check_specs=[quarantine_check_spec(ISSUES_KEY), quarantine_check_spec(EVENTS_KEY)],
     name="bagtower_issues",
+    pool=ISSUES_POOL,
 )
-def bagtower_issues(bagtower: BagtowerResource) -> Iterator[MaterializeResult]:
-    issue_results, event_results = land_issues(bagtower.client())
+def bagtower_issues(config: IssuesSyncConfig, bagtower: BagtowerResource) -> Iterator[MaterializeResult]:
+    sync = resync_issues if config.full_resync else land_issues
+    issue_results, event_results = sync(bagtower.client())
     yield from materialize_results([*issue_results, *event_results])
 
 

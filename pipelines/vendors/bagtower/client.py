@@ -96,6 +96,27 @@ class BagtowerClient:
     def annotations(self, device_id: str) -> list[dict]:
         return self._list(paths.ANNOTATIONS, deviceId=device_id)
 
+    def data_views(self, device_id: str) -> list[dict]:
+        return self._list(paths.DATA_VIEWS, deviceId=device_id)
+
+    def kpis(self) -> dict:
+        """Company uptime (`overall`) and each device's `dailyData` (an object or a list of days)."""
+        return self._object(paths.KPIS)
+
+    def issue_statistics(self, start: datetime, stop: datetime) -> dict:
+        """Issue counts, costs and durations over [start, stop] by cause, group and day."""
+        params = {"startts": str(int(start.timestamp())), "stopts": str(int(stop.timestamp()))}
+        return self._object(paths.ISSUE_STATISTICS, params)
+
+    def _object(self, template: str, params: dict[str, str] | None = None) -> dict:
+        """A JSON object answer; an empty one may come in any form (`is_empty`)."""
+        body = self._json(template, params)
+        if is_empty(body):
+            return {}
+        if not isinstance(body, dict):
+            raise VendorDataError(VENDOR, paths.endpoint_name(template), f"expected an object, got {str(body)[:200]!r}")
+        return body
+
     def device_key(self, device_id: str) -> str:
         key = self._json(paths.DEVICE_KEY, id=device_id).get("value")
         self.http.redact.add(key)  # a device key is a secret too

@@ -14,6 +14,17 @@ Unspecified by the doc, chosen here:
   open and closed issues, `archived=true` adds archived ones, `active=true` keeps only open ones,
   `closed=true` only closed ones. Issues carry `deviceId` (the create body has it; the
   documented response omits it).
+- issue statistics: issues whose [startTs, stopTs] overlaps [startts, stopts], archived ones
+  included; `duration` in seconds (an open issue counts up to `now`), `mttr` the mean duration of
+  the closed ones; the summary's breakdown items carry the cause id under the doc's own spelling
+  `casueid` (`statistics_cause_id_field` serves another), null for issues without a cause and for
+  groups; `graphs` has one point per UTC day of the window (issues overlapping that day), the
+  `previous*` values from the window of the same length just before.
+- KPIs: `overall` uptime percentages (0-100) over the last 1/7/30/90/365 days; `devicesData`
+  one item per device whose `dailyData` is the documented single object (today) or, the name
+  suggesting it, a list of days (`kpi_daily_form`); times in seconds.
+- `failing_endpoints` (endpoint names as `paths.endpoint_name`) answer 500 (isolation tests);
+  `change_issue` changes an issue at a later instant (cause, solution, archive...).
 
 Generated data is a pure function of (seed, ids, time) and the simulator's clock (`now`), so any
 date can be served and an issue open at one `now` is closed at a later one. Pushed logs are kept
@@ -124,6 +135,12 @@ class BagtowerSimulatorConfig:
     empty_form: str = "list"  # an empty list of results: `[]`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     issue_device_field: bool = True  # False serves issues exactly as documented (no deviceId)
     extra_devices: list[SimDevice] = field(default_factory=list)
+    statistics_cause_id_field: str = "casueid"  # the doc's spelling; a fixed service may send `causeId`
+    kpi_daily_form: str = "object"  # `dailyData` as documented ("object") or as a list of days ("list")
+    failing_endpoints: tuple[str, ...] = ()  # endpoint names (paths.endpoint_name) answering 500
+    # Changes made to issues after they were generated: issue id -> (instant, fields changed).
+    issue_changes: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    issues_since: int = CREATED_TS  # no issue starts earlier (tests shorten the history a re-sync lands)
 
 
 def _hash_int(seed: int, label: str) -> int:
@@ -213,6 +230,8 @@ class BagtowerSimulator:
         self.pushed: list[dict[str, Any]] = []  # (device_id, t, id, val) rows from POST /logs
         self.causes = [self._catalog_item("cause", i, t) for i, t in enumerate(CAUSES)]
         self.solutions = [self._catalog_item("solution", i, t) for i, t in enumerate(SOLUTIONS)]
+        # Where each issue served so far comes from, so one issue is found without a full scan.
+        self._issue_origin: dict[str, tuple[SimDevice, SimMonitor, int]] = {}
 
     @property
     def now(self) -> int:
@@ -387,7 +406,7 @@ class BagtowerSimulator:
     def _issues_with_events(self, start: int, stop: int, device_id: str | None = None) -> list[tuple[dict, list]]:
         now = self.now
         out = []
-        first_slot = max(start - MAX_ISSUE_S, CREATED_TS) // SLOT_S
+        first_slot = max(start - MAX_ISSUE_S, self.config.issues_since) // SLOT_S
         last_slot = min(stop, now) // SLOT_S
         for device in self.devices:
             if device_id is not None and device.id != device_id:
@@ -398,6 +417,7 @@ class BagtowerSimulator:
                 for slot in range(first_slot, last_slot + 1):
                     found = self._issue(device, monitor, slot, now)
                     if found and found[0]["startTs"] <= stop and found[0]["stopTs"] >= start:
+                        self._issue_origin[found[0]["id"]] = (device, monitor, slot)
                         out.append(found)
         return sorted(out, key=lambda f: (f[0]["startTs"], f[0]["id"]))
 
@@ -407,7 +427,7 @@ class BagtowerSimulator:
         if _unit(seed, label) >= monitor.probability:
             return None
         start = slot * SLOT_S + int(_unit(seed, label + ":start") * SLOT_S)
-        if start > now:
+        if start > now or start < self.config.issues_since:
             return None
         stop = start + 600 + int(_unit(seed, label + ":duration") * (MAX_ISSUE_S - 600))
         closed = stop <= now
@@ -444,9 +464,33 @@ class BagtowerSimulator:
             "threadId": _uuid(seed, label + ":thread"),
             "lastIssueEvent": events[-1],
         }
+        if issue_id in self.config.issue_changes:
+            issue, events = self._changed(issue, events, now)
         if not self.config.issue_device_field:
             del issue["deviceId"]
         return issue, events
+
+    def change_issue(self, issue_id: str, at: int, **fields: Any) -> None:
+        """From `at` on, the issue carries `fields` (e.g. causeId, cause, isArchived), as if a user
+        edited it then: `modifiedTs` moves to `at` and an event records the change."""
+        self.config.issue_changes[issue_id] = (at, fields)
+
+    def _changed(self, issue: dict, events: list[dict], now: int) -> tuple[dict, list[dict]]:
+        at, fields = self.config.issue_changes[issue["id"]]
+        if now < at:
+            return issue, events
+        event = {
+            **events[-1],
+            "id": _uuid(self.config.seed, f"{issue['id']}:changed:{at}"),
+            "eventType": "ISSUE_UPDATED",
+            "timestamp": at,
+            "createdTs": at,
+            "modifiedTs": at,
+            "isCreatedByUser": True,
+            "message": {"EN": {"subject": "issue updated", "content": ""}},
+        }
+        events = [*events, event]
+        return {**issue, **fields, "modifiedTs": at, "lastIssueEvent": event}, events
 
     def _issue_events(
         self, issue_id: str, start: int, stop: int, now: int, closed: bool, archived: bool, label: str
@@ -481,41 +525,108 @@ class BagtowerSimulator:
         return self._find(issue_id)[1]
 
     def _find(self, issue_id: str) -> tuple[dict, list]:
+        if issue_id in self._issue_origin:
+            found = self._issue(*self._issue_origin[issue_id], self.now)
+            if found is not None:
+                return found
         for found in self._issues_with_events(CREATED_TS, self.now):
             if found[0]["id"] == issue_id:
                 return found
         raise ApiError(404, f"issue {issue_id} not found", "NOT_FOUND")
 
     def statistics(self, start: int, stop: int) -> dict:
+        """The doc's issue statistics over [start, stop], `previous*` from the period before."""
         issues = self.issues(start, stop)
+        previous = self.issues(start - (stop - start), start - 1)
         closed = [i for i in issues if i["stopTs"] != OPEN_STOP_TS]
-        mttr = sum(i["stopTs"] - i["startTs"] for i in closed) / len(closed) if closed else 0
-        by_cause: dict[str, int] = {}
-        for issue in issues:
-            by_cause[issue["cause"] or "unknown"] = by_cause.get(issue["cause"] or "unknown", 0) + 1
+        group_of = {d.id: d.group for d in self.devices}
+        measures = {"count": lambda i: 1, "cost": lambda i: i["cost"], "duration": self._duration}
+        summary = {
+            measure: {
+                "cause": self._breakdown(issues, value, lambda i: (i["cause"] or "unknown", i["causeId"])),
+                "group": self._breakdown(issues, value, lambda i: (group_of[i["deviceId"]], None)),
+            }
+            for measure, value in measures.items()
+        }
         return {
             "globalSummary": {
                 "totalAlert": len(issues),
-                "mttr": mttr,
-                "previousTotalAlert": 0,
+                "mttr": sum(self._duration(i) for i in closed) / len(closed) if closed else 0,
+                "previousTotalAlert": len(previous),
                 "currency": "EUR",
                 "totalCost": round(sum(i["cost"] for i in issues), 2),
             },
-            "summary": {"count": {"cause": [{"label": k, "value": v} for k, v in sorted(by_cause.items())]}},
-            "graphs": {"count": []},
+            "summary": summary,
+            "graphs": self._graphs(start, stop),
         }
 
-    def kpis(self) -> dict:
-        day = self.now - self.now % 86_400
-        return {
-            "overall": {"p1d": 99.0, "p7days": 98.5, "p30days": 98.0, "p90days": 97.5, "p365d": 97.0},
-            "devicesData": [
+    def _duration(self, issue: dict) -> int:
+        return min(issue["stopTs"], self.now) - issue["startTs"]
+
+    def _breakdown(self, issues: list[dict], value: Any, key: Any) -> list[dict]:
+        totals: dict[tuple, float] = {}
+        for issue in issues:
+            totals[key(issue)] = totals.get(key(issue), 0) + value(issue)
+        field = self.config.statistics_cause_id_field
+        return [
+            {field: cid, "label": label, "value": round(v, 2)}
+            for (label, cid), v in sorted(totals.items(), key=_by_label)
+        ]
+
+    def _graphs(self, start: int, stop: int) -> dict:
+        """One point per UTC day of the window: the issues overlapping that day."""
+        points: dict[str, list[dict]] = {"duration": [], "cost": [], "count": []}
+        first_day = start - start % 86_400
+        for day in range(first_day, stop + 1, 86_400):
+            issues = self.issues(max(day, start), min(day + 86_399, stop))
+            before = self.issues(day - (stop - start), day - (stop - start) + 86_399)
+            duration, cost = sum(self._duration(i) for i in issues), round(sum(i["cost"] for i in issues), 2)
+            points["count"].append(
+                {"timestamp": day, "count": len(issues), "offlineCount": 0, "previousCount": len(before)}
+            )
+            points["cost"].append(
+                {"timestamp": day, "cost": cost, "previousCost": round(sum(i["cost"] for i in before), 2)}
+            )
+            points["duration"].append(
                 {
-                    "deviceId": d.id,
-                    "dailyData": {"unixTimestamp": day, "upTimePercent": 0.0 if d.status == "offline" else 100.0},
+                    "timestamp": day,
+                    "duration": duration,
+                    "OfflineDuration": 0,
+                    "previousDuration": sum(self._duration(i) for i in before),
                 }
-                for d in self.devices
-            ],
+            )
+        return points
+
+    def kpis(self, only_overall: bool = False) -> dict:
+        """Company uptime over the last 1..365 days and each device's daily data (times in s)."""
+        overall = {"p1d": 99.0, "p7days": 98.5, "p30days": 98.0, "p90days": 97.5, "p365d": 97.0}
+        if only_overall:
+            return {"overall": overall}
+        today = self.now - self.now % 86_400
+        devices = []
+        for device in self.devices:
+            days = [self._daily_data(device, today - 86_400 * back, index) for index, back in enumerate((1, 0))]
+            daily = days if self.config.kpi_daily_form == "list" else days[-1]
+            devices.append({"deviceId": device.id, "dailyData": daily})
+        return {"overall": overall, "devicesData": devices}
+
+    def _daily_data(self, device: SimDevice, day: int, index: int) -> dict:
+        """A device's uptime on one UTC day (today: up to `now`); offline devices are down all day."""
+        elapsed = min(86_400, self.now - day)
+        if device.status == "offline":
+            up, down = 0, elapsed
+        else:
+            down = int(_unit(self.config.seed, f"downtime:{device.id}:{day}") * 1800)
+            up = elapsed - down
+        other = 600 if device.status == "alert" else 0
+        return {
+            "unixTimestamp": day,
+            "upTime": up - other,
+            "downTime": down,
+            "uncodedTime": 0,
+            "otherAlertsTime": other,
+            "upTimePercent": round(100 * (up - other) / elapsed, 2) if elapsed else 0.0,
+            "index": index,
         }
 
     def annotations(self, device: SimDevice) -> list[dict]:
@@ -533,20 +644,48 @@ class BagtowerSimulator:
         ]
 
     def data_views(self, device: SimDevice) -> list[dict]:
-        metrics = [{"metricId": m, "display": METRICS[m].display, "displayCriteria": "raw"} for m in device.metrics]
-        graphs = [{"id": "g1", "title": "All metrics", "showGraph": True, "metrics": metrics, "positionGraph": 0}]
-        return [
+        """A shared default view per device, a personal one on the first; none on offline ones."""
+        if device.status == "offline":
+            return []
+        metrics = [
+            {"metricId": m, "display": METRICS[m].display, "displayCriteria": "raw", "yLabelPosition": "left"}
+            for m in device.metrics
+        ]
+        graphs = [
             {
-                "id": f"view-{device.index}",
-                "companyId": self.config.company_id,
-                "deviceId": device.id,
-                "name": "Default",
-                "graphs": graphs,
-                "positionView": 0,
-                "shareType": "GROUP",
-                "shareValue": "ALL",
+                "id": "g1",
+                "title": "All metrics",
+                "showGraph": True,
+                "metrics": metrics,
+                "positionGraph": 0,
+                "graphWidth": 1,
             }
         ]
+        views = [self._data_view(device, 0, "Default", graphs, "GROUP", "ALL")]
+        if device.index == 0:
+            temperature = [{**graphs[0], "id": "g2", "title": "Temperature", "metrics": metrics[:1]}]
+            views.append(self._data_view(device, 1, "My temperature", temperature, "USER", "owner-1"))
+        return views
+
+    def _data_view(
+        self, device: SimDevice, position: int, name: str, graphs: list[dict], share_type: str, share_value: str
+    ) -> dict:
+        return {
+            "id": _uuid(self.config.seed, f"dataview:{device.id}:{position}"),
+            "companyId": self.config.company_id,
+            "deviceId": device.id,
+            "name": name,
+            "graphs": graphs,
+            "positionView": position,
+            "showUnknownGraphs": position == 0,
+            "shareType": share_type,
+            "shareValue": share_value,
+        }
+
+
+def _by_label(item: tuple[tuple[str, str | None], float]) -> tuple[str, str]:
+    (label, cause_id), _ = item
+    return label, cause_id or ""
 
 
 def _epoch_param(request: Request, name: str, default: int) -> int:
@@ -572,8 +711,10 @@ def create_app(config: BagtowerSimulatorConfig | None = None) -> Starlette:
     """The ASGI app; `app.state.simulator` exposes the simulated company to tests."""
     sim = BagtowerSimulator(config)
 
-    def read(handler: Any) -> Any:
+    def read(template: str, handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
+            if paths.endpoint_name(template) in sim.config.failing_endpoints:
+                return Response("Internal Server Error", status_code=500, media_type="text/plain")
             try:
                 sim.authorize(request.headers, request.path_params.get("companyId", ""))
                 body = handler(request, request.path_params)
@@ -668,9 +809,9 @@ def create_app(config: BagtowerSimulatorConfig | None = None) -> Starlette:
         paths.SOLUTIONS: lambda r, p: sim.solutions,
         paths.SOLUTION: by_id(sim.solutions, "solutionId", "solution"),
         paths.KANBAN_STAGES: lambda r, p: sim.kanban_stages(),
-        paths.KPIS: lambda r, p: sim.kpis(),
+        paths.KPIS: lambda r, p: sim.kpis(only_overall="only_overall" in r.query_params),
     }
-    routes = [Route(paths.BASE_PATH + path, read(handler), methods=["GET"]) for path, handler in reads.items()]
+    routes = [Route(paths.BASE_PATH + path, read(path, handler), methods=["GET"]) for path, handler in reads.items()]
     routes.append(Route(paths.BASE_PATH + paths.LOGS, post_log, methods=["POST"]))
     routes.append(Route(paths.BASE_PATH + paths.POOL_LOGS, post_pool_log, methods=["POST"]))
     app = Starlette(routes=routes)
