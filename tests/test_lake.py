@@ -209,12 +209,21 @@ def _sql_command(query: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.sql", "-c", query]
 
 
+def _wait_until_ready(answers_file: Path, timeout_s: float = 120.0) -> None:
+    deadline = time.time() + timeout_s
+    while not answers_file.read_text().startswith('{"ready": true}\n'):
+        assert time.time() < deadline, "the analyst process never connected"
+        time.sleep(0.1)
+
+
 def test_analysts_read_while_dbt_rebuilds_a_partition_and_everything(lake: Lake) -> None:
     os.environ["PIPELINES_DATA_DIR"] = str(lake.data_dir)  # the module fixture's env is gone here
     stop = lake.data_dir.parent / "analyst.stop"
-    analyst = subprocess.Popen(
-        [sys.executable, "-c", ANALYST, str(stop)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
-    )
+    # The analyst's answers go to a file: a pipe nobody reads until the end fills up (64 KiB, about
+    # a minute of probes) and then stalls the analyst for the rest of the builds.
+    answers_file = lake.data_dir.parent / "analyst.jsonl"
+    analyst_out = answers_file.open("w")
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(stop)], cwd=PROJECT_ROOT, stdout=analyst_out)
     builds = Builds()
 
     def run_builds() -> None:
@@ -233,7 +242,7 @@ def test_analysts_read_while_dbt_rebuilds_a_partition_and_everything(lake: Lake)
             builds.error = exc
 
     try:
-        assert json.loads(analyst.stdout.readline()) == {"ready": True}
+        _wait_until_ready(answers_file)
         builder = threading.Thread(target=run_builds)
         builder.start()
         answers: list[tuple[Probe, str]] = []  # `make sql` from this process meanwhile
@@ -246,7 +255,9 @@ def test_analysts_read_while_dbt_rebuilds_a_partition_and_everything(lake: Lake)
         builder.join()
     finally:
         stop.touch()
-        out, _ = analyst.communicate(timeout=60)
+        analyst.wait(timeout=60)
+        analyst_out.close()
+    out = answers_file.read_text().split("\n", 1)[1]  # after the ready line
     os.environ.pop("PIPELINES_DATA_DIR", None)
 
     assert builds.error is None, builds.error
