@@ -412,10 +412,10 @@ class VendorHttpClient:
             self.credentials.accepted(sent)
         return response
 
-    def get_json(self, request: Request | str, endpoint: str, **checks: object) -> object:
+    def get_json(self, request: Request | str, endpoint: str, **checks: Any) -> object:
         """The decoded answer to one request (`fetch`'s checks apply)."""
         request = Request(request) if isinstance(request, str) else request
-        return self.json(endpoint, self.fetch(request, endpoint, **checks))  # type: ignore[arg-type]
+        return self.json(endpoint, self.fetch(request, endpoint, **checks))
 
     def get_pages(
         self,
@@ -426,7 +426,7 @@ class VendorHttpClient:
         key: Sequence[str],
         where: str,
         tally: Tally | None = None,
-        **checks: object,
+        **checks: Any,
     ) -> Iterator[pl.DataFrame]:
         """Every page of a walk, as frames of the records no earlier page brought (by `key`).
 
@@ -439,7 +439,7 @@ class VendorHttpClient:
         request: Request | None = first
         while request is not None:
             walk.before(request)
-            page = read_page(self.fetch(request, endpoint, **checks), request)  # type: ignore[arg-type]
+            page = read_page(self.fetch(request, endpoint, **checks), request)
             fresh = walk.fresh(page)
             if tally is not None:
                 tally.endpoints.add(endpoint)

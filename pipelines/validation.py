@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import duckdb
 import orjson
@@ -80,7 +80,8 @@ def text_frame(records: Sequence[object], fields: Iterable[str]) -> pl.DataFrame
     if not records:
         return pl.DataFrame(schema={**schema, TYPE_ERRORS: pl.String})
     try:
-        frame = pl.from_dicts(records, schema=schema, strict=False)  # type: ignore[arg-type]
+        # A record that is not an object makes polars raise: the fallback below names it.
+        frame = pl.from_dicts(cast("Sequence[dict[str, Any]]", records), schema=schema, strict=False)
     except (pl.exceptions.PolarsError, TypeError, ValueError, AttributeError):
         return _text_frame_via_duckdb(records, list(schema))
     return frame.with_columns(pl.lit(None, pl.String).alias(TYPE_ERRORS))

@@ -34,7 +34,7 @@ kept_bins as (
 shares as (
     select
         *,
-        sum(sample_count) over (partition by serial, histogram_at) as total_samples,
+        cast(sum(sample_count) over (partition by serial, histogram_at) as bigint) as total_samples,
         sum(sample_count) over (
             partition by serial, histogram_at order by bin rows between unbounded preceding and current row
         ) as cumulative_samples

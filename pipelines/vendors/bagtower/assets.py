@@ -3,6 +3,7 @@ with their events landed incrementally by modification time."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import pandera.polars as pa
 import polars as pl
@@ -302,7 +303,7 @@ def _land_issue_days(
 
 def _advance_cursor(landed: pl.DataFrame, cursor: dict | None, fallback: datetime) -> None:
     """The latest modification landed, written only once every day has landed; never moved back."""
-    latest = landed["modified_at"].max()
+    latest = cast("datetime | None", landed["modified_at"].max())
     through = max(int(latest.timestamp()) if latest is not None else 0, (cursor or {}).get("modified_through") or 0)
     write_cursor(VENDOR, ISSUES_STREAM, {"modified_through": through or int(fallback.timestamp())})
 

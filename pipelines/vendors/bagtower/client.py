@@ -59,9 +59,7 @@ class BagtowerClient:
         endpoint = paths.endpoint_name(template)
         return self.http.get_json(self._request(template, params, **ids), endpoint, detail=f"company {self.company_id}")
 
-    def _list(
-        self, template: str, key: str | None = None, params: dict[str, str] | None = None, **ids: str
-    ) -> list[dict]:
+    def _list(self, template: str, key: str | None = None, params: dict[str, str] | None = None, **ids: str) -> list:
         """A list answer (under `key` when wrapped); an empty one may come in any form (`is_empty`)."""
         body = self._json(template, params, **ids)
         items = body.get(key) if key and isinstance(body, dict) else body
@@ -79,7 +77,7 @@ class BagtowerClient:
         return self._list(paths.DEVICES, "Items")
 
     def groups(self) -> list[str]:
-        return self._list(paths.GROUPS, "groups")  # type: ignore[return-value]
+        return [str(group) for group in self._list(paths.GROUPS, "groups")]
 
     def monitors(self) -> list[dict]:
         return self._list(paths.MONITORS)
@@ -162,7 +160,9 @@ class BagtowerClient:
         self.http.redact.add(device_key)
         body = {"deviceId": device_id, "unixTimestamp": unix_timestamp, "data": data}
         request = Request(paths.LOGS, json=body, headers={"x-api-key": device_key}, method="POST")
-        return self.http.get_json(request, paths.endpoint_name(paths.LOGS), detail=f"device {device_id}", ok=(200,))  # type: ignore[return-value]
+        return _acknowledgement(
+            self.http.get_json(request, paths.endpoint_name(paths.LOGS), detail=f"device {device_id}", ok=(200,))
+        )
 
     def push_pool_log(self, pool_key: str, sensor_id: str, unix_timestamp: int, data: list[dict]) -> dict:
         """`POST /pool/logs` with the company's pool key; the device is named by `sensor-id`."""
@@ -171,7 +171,7 @@ class BagtowerClient:
         body = {"unixTimestamp": unix_timestamp, "data": data}
         request = Request(paths.POOL_LOGS, json=body, headers=headers, method="POST")
         endpoint = paths.endpoint_name(paths.POOL_LOGS)
-        return self.http.get_json(request, endpoint, detail=f"sensor {sensor_id}", ok=(200,))  # type: ignore[return-value]
+        return _acknowledgement(self.http.get_json(request, endpoint, detail=f"sensor {sensor_id}", ok=(200,)))
 
     # -- issues --------------------------------------------------------------------------------
     def issues(self, start: datetime, stop: datetime) -> list[dict]:
@@ -184,3 +184,8 @@ class BagtowerClient:
 
     def issue_events(self, issue_id: str) -> list[dict]:
         return self._list(paths.ISSUE_EVENTS, id=issue_id)
+
+
+def _acknowledgement(body: object) -> dict:
+    """A push's answer as an object (an empty or non-object answer acknowledges nothing more)."""
+    return body if isinstance(body, dict) else {}

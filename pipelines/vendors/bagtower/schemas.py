@@ -157,7 +157,7 @@ class BagtowerKpi(_Strict):
     kpi: str = pa.Field(isin=["uptime_pct", "up_time_s", "down_time_s", "uncoded_time_s", "other_alerts_time_s"])
     source_field: str
     period_days: int = pa.Field(nullable=True, gt=0)
-    day_start: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    day_start: UTC_DATETIME = pa.Field(nullable=True)
     value: float = pa.Field(nullable=True, ge=0)
 
     @pa.dataframe_check(name="value is a number", error="value is a number")
@@ -181,13 +181,13 @@ class BagtowerKpi(_Strict):
 class BagtowerIssueStatistic(_Strict):
     """One value of the issue statistics: a total, a summary item (by cause or group) or a daily point."""
 
-    window_start: UTC_DATETIME  # type: ignore[valid-type]
-    window_end: UTC_DATETIME  # type: ignore[valid-type]
+    window_start: UTC_DATETIME
+    window_end: UTC_DATETIME
     breakdown: str = pa.Field(isin=["total", "cause", "group", "day"])
     measure: str = pa.Field(isin=["count", "cost", "duration", "mttr", "offline_count", "offline_duration"])
     label: str = pa.Field(nullable=True)
     cause_id: str = pa.Field(nullable=True)
-    bucket_at: UTC_DATETIME = pa.Field(nullable=True)  # type: ignore[valid-type]
+    bucket_at: UTC_DATETIME = pa.Field(nullable=True)
     value: float = pa.Field(nullable=True, ge=0)
     previous_value: float = pa.Field(nullable=True, ge=0)
     currency: str = pa.Field(nullable=True)

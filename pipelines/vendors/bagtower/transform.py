@@ -235,7 +235,7 @@ def annotations_frame(annotations: list[dict]) -> pl.DataFrame:
 # -- data views, KPIs, issue statistics ------------------------------------------------------------
 METRIC_REF = pl.Struct({"metricId": pl.String})
 GRAPH = pl.Struct({"id": pl.String, "title": pl.String, "metrics": pl.List(METRIC_REF)})
-DATA_VIEW_SCHEMA = {
+DATA_VIEW_SCHEMA: SchemaDict = {
     "id": pl.String,
     "deviceId": pl.String,
     "name": pl.String,
@@ -284,7 +284,7 @@ DAILY_KPIS = {
     "otherAlertsTime": "other_alerts_time_s",
     "upTimePercent": "uptime_pct",
 }
-KPI_COLUMNS = {
+KPI_COLUMNS: SchemaDict = {
     "scope": pl.String,
     "device_id": pl.String,
     "kpi": pl.String,
@@ -325,7 +325,7 @@ def _device_kpis(devices: list[dict]) -> pl.DataFrame:
     day = pl.Struct({"unixTimestamp": pl.Int64, **{name: pl.Float64 for name in DAILY_KPIS}})
     # `dailyData` is documented as one object; its name suggests a list of days: read both.
     rows = [{"deviceId": d.get("deviceId"), "days": _as_list(d.get("dailyData"))} for d in devices]
-    schema = {"deviceId": pl.String, "days": pl.List(day)}
+    schema: SchemaDict = {"deviceId": pl.String, "days": pl.List(day)}
     frame = pl.from_dicts(rows, schema=schema, strict=False) if rows else pl.DataFrame(schema=schema)
     daily = frame.explode("days").drop_nulls("days").unnest("days")
     long = daily.unpivot(index=["deviceId", "unixTimestamp"], on=list(DAILY_KPIS), variable_name="source_field")
@@ -346,7 +346,7 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-STATISTIC_COLUMNS = {
+STATISTIC_COLUMNS: SchemaDict = {
     "breakdown": pl.String,
     "measure": pl.String,
     "label": pl.String,

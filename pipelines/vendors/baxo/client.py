@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import cast
 
 import httpx
 import polars as pl
@@ -48,7 +49,7 @@ HISTORICS_SCHEMA: SchemaDict = {
 # A value is one device's tag at one instant: a page repeating it adds nothing.
 HISTORIC_KEY = ["device_id", "tag_reference", "timestamp"]
 HISTORICS = "k1?get=devices-historics"
-RAW_HISTORIC_COLUMNS = {
+RAW_HISTORIC_COLUMNS: SchemaDict = {
     "device_id": pl.String,
     "tag_reference": pl.String,
     "value": pl.String,
@@ -75,7 +76,7 @@ class BaxoPassword(Credentials):
 
     def renew(self, request: Request) -> bool:
         # Refused without the password: the session was forgotten, send it once more.
-        self._resend = "password" not in self.apply(request).data  # type: ignore[operator]
+        self._resend = "password" not in (self.apply(request).data or {})
         return self._resend
 
     def accepted(self, request: Request) -> None:
@@ -122,35 +123,42 @@ class BaxoClient:
         endpoint = f"k1?get={params['get']}"
         return self.http.fetch(Request(self.service_url, data=params), endpoint, detail=f"user {self.username}")
 
-    def _json(self, params: dict[str, str], key: str) -> list | dict:
-        """The answer's `key`; a list of results may come empty in any form (`is_empty`)."""
+    def _answer(self, params: dict[str, str], key: str, kind: type[list] | type[dict]) -> list | dict:
+        """The answer's `key`, which must be a `kind`; a list of results may come empty in any
+        form (`is_empty`)."""
         endpoint = f"k1?get={params['get']}"
         response = self._post(params)
         body = self.http.json(endpoint, response)
         value = body.get(key) if isinstance(body, dict) else body
-        if key != "device" and is_empty(value):
+        if kind is list and is_empty(value):
             return []
-        if not isinstance(value, list | dict):
-            raise VendorDataError(VENDOR, endpoint, f"no '{key}' in answer: {self.http.redact(response.text[:200])!r}")
-        return value
+        if isinstance(value, list | dict) and isinstance(value, kind):
+            return value
+        raise VendorDataError(VENDOR, endpoint, f"no '{key}' in answer: {self.http.redact(response.text[:200])!r}")
+
+    def _list(self, params: dict[str, str], key: str) -> list[dict]:
+        return cast("list[dict]", self._answer(params, key, list))
+
+    def _object(self, params: dict[str, str], key: str) -> dict:
+        return cast("dict", self._answer(params, key, dict))
 
     # -- services ------------------------------------------------------------------------------
     def contracts(self) -> list[dict]:
-        return self._json({"get": "contracts"}, "contracts")  # type: ignore[return-value]
+        return self._list({"get": "contracts"}, "contracts")
 
     def devices(self, contract_id: str) -> list[dict]:
-        return self._json({"get": "devices", "contractId": contract_id}, "devices")  # type: ignore[return-value]
+        return self._list({"get": "devices", "contractId": contract_id}, "devices")
 
     def device(self, contract_id: str, device_id: str) -> dict:
-        return self._json({"get": "device", "contractId": contract_id, "deviceId": device_id}, "device")  # type: ignore[return-value]
+        return self._object({"get": "device", "contractId": contract_id, "deviceId": device_id}, "device")
 
     def realtimes(self, contract_id: str, device_ids: list[str]) -> pl.DataFrame:
         """Latest values of every tag of the devices, one request for all of them."""
         params = {"get": "devices-realtimes", "contractId": contract_id, **_device_param(device_ids)}
-        logs = self._json(params, "logs")
+        logs = self._list(params, "logs")
         # Values as text: the transform types them, holding back a row with a wrongly typed one.
         fields = ("deviceIdentifiant", "deviceIdentifier", "tagReference", "value", "timestamp", "isEvent")
-        frame = text_frame(logs, fields)  # type: ignore[arg-type]
+        frame = text_frame(logs, fields)
         # The doc spells the device field `deviceIdentifiant` here; accept the historics spelling too.
         device = pl.coalesce("deviceIdentifiant", "deviceIdentifier")
         if len(device_ids) == 1:
@@ -228,7 +236,7 @@ class BaxoClient:
             .unnest("logs")
             .select(pl.col("device_id"), pl.col("tagReference").alias("tag_reference"), "value", "timestamp", "source")
         )
-        return page.cast(RAW_HISTORIC_COLUMNS), next_url  # type: ignore[arg-type]
+        return page.cast(pl.Schema(RAW_HISTORIC_COLUMNS)), next_url
 
 
 def _device_param(device_ids: list[str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ import io
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import polars as pl
@@ -140,9 +141,9 @@ class EncloudClient:
         self.authorisations += 1
         return token
 
-    def request(self, method: str, path: str, *, endpoint: str, **kwargs: object) -> httpx.Response:
+    def request(self, method: str, path: str, *, endpoint: str, **kwargs: Any) -> httpx.Response:
         """An authorised request of any kind (user management), whatever its status."""
-        request = Request(path, method=method, **kwargs)  # type: ignore[arg-type]
+        request = Request(path, method=method, **kwargs)
         return self.http.fetch(request, endpoint, ok=range(100, 600))
 
     # -- device pull ---------------------------------------------------------------------------
