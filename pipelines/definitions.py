@@ -1,4 +1,5 @@
-"""The one Dagster `Definitions`: every vendor's assets, the dbt marts, jobs and schedules."""
+"""The one Dagster `Definitions`: every vendor's own `defs()` (assets, resource, its jobs and
+schedules) merged with the warehouse's (the dbt marts) and the cross-vendor jobs and schedules."""
 
 from __future__ import annotations
 
@@ -15,13 +16,12 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.extraction import (
     daily_extraction_assets,
-    extraction_assets,
     snapshot_extraction_assets,
+    vendor_definitions,
     vendor_resources,
 )
 from pipelines.maintenance import lake_maintenance_job, lake_maintenance_schedule
-from pipelines.vendors.bagtower.assets import bagtower_issues
-from pipelines.vendors.dsmr.assets import dsmr_readings_recent
+from pipelines.vendors import VENDORS
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
 partitioned = AssetSelection.assets(*daily_extraction_assets)
@@ -32,24 +32,10 @@ daily_job = define_asset_job(
     selection=partitioned | AssetSelection.assets(dbt_incremental_models),
     description="Extract one UTC day from every vendor, then rebuild that day of the facts.",
 )
-dsmr_recent_job = define_asset_job(
-    "dsmr_recent_readings_job",
-    selection=AssetSelection.assets(dsmr_readings_recent),
-    description="DSMR-reader readings after the last landed one (cursor mode).",
-)
 snapshot_job = define_asset_job(
     "snapshots_job",
     selection=snapshots | AssetSelection.assets(dbt_models),
     description="Refresh device lists and real-time values, then the dimensions and small marts.",
-)
-
-# Issues land incrementally with a look-back; weekly, every issue the service lists is landed
-# again, so a change to an issue however old reaches fct_issue (pipelines/vendors/bagtower/README.md).
-bagtower_resync_job = define_asset_job(
-    "bagtower_issues_resync_job",
-    selection=AssetSelection.assets(bagtower_issues).downstream(),
-    config={"ops": {"bagtower_issues": {"config": {"full_resync": True}}}},
-    description="Land every Bagtower issue the service lists (full re-sync), then rebuild fct_issue.",
 )
 
 
@@ -75,18 +61,17 @@ def resources() -> dict[str, object]:
     }
 
 
-defs = Definitions(
-    assets=[*extraction_assets, dbt_models, dbt_incremental_models],
-    jobs=[daily_job, snapshot_job, dsmr_recent_job, bagtower_resync_job, lake_maintenance_job],
+warehouse_defs = Definitions(
+    assets=[dbt_models, dbt_incremental_models],
+    jobs=[daily_job, snapshot_job, lake_maintenance_job],
     sensors=[late_data_sensor],
     schedules=[
         # Yesterday's partition, once the day is over everywhere the fleets report from.
         build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),
         ScheduleDefinition(job=snapshot_job, cron_schedule="30 1 * * *", execution_timezone="UTC"),
-        ScheduleDefinition(job=dsmr_recent_job, cron_schedule="*/15 * * * *", execution_timezone="UTC"),
-        # Weekly, before the 01:30 snapshots: Sundays 01:00 UTC.
-        ScheduleDefinition(job=bagtower_resync_job, cron_schedule="0 1 * * 0", execution_timezone="UTC"),
         lake_maintenance_schedule,  # weekly: compaction, snapshot expiry, file cleanup (pipelines/maintenance.py)
     ],
-    resources=resources(),
+    resources={"dbt": resources()["dbt"]},
 )
+
+defs = Definitions.merge(*(vendor_definitions(vendor) for vendor in VENDORS), warehouse_defs)

@@ -278,7 +278,7 @@ def _format_dbt_counts(counts: Counter[str]) -> str:
 
 def materialize_all(days: int, report: RunReport, out: TextIO) -> None:
     """Snapshots, then each daily partition, one run per vendor; then dbt models and facts."""
-    from pipelines.definitions import extraction_assets
+    from pipelines.extraction import extraction_assets
     from pipelines.warehouse import dbt_incremental_models, dbt_models
 
     snapshots = _by_vendor([a for a in extraction_assets if a.partitions_def is None])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from dagster import AssetKey, DefaultScheduleStatus, Definitions
 
 from pipelines.definitions import defs
-from pipelines.extraction import extraction_assets
+from pipelines.extraction import extraction_assets, vendor_definitions
 from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.vendors import VENDORS
 
@@ -35,6 +36,18 @@ def test_every_vendor_has_its_assets_resource_and_group() -> None:
     marts = ("dim_device", "fct_reading", "fct_energy_period", "fct_leak", "fct_issue", "quarantined_records")
     for mart in (*marts, "fct_issue_statistics", "fct_uptime", "fct_noise_histogram"):
         assert graph.has(AssetKey([mart])), mart
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_each_vendor_is_whole_in_its_own_definitions(vendor: str) -> None:
+    """A vendor's folder declares its assets, resource, jobs and schedules; the one Definitions
+    only merges them (adding a vendor touches no file outside its folder but the lists of names)."""
+    own = vendor_definitions(vendor)
+    keys = {key for a in own.assets or () for key in a.keys}
+    assert keys and {key.path[0] for key in keys} == {vendor}
+    assert set(own.resources or {}) == {vendor}
+    merged = {key for a in defs.assets or () if hasattr(a, "keys") for key in a.keys}
+    assert keys <= merged
 
 
 def test_dbt_unions_read_the_same_vendors() -> None:

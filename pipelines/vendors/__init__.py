@@ -1,7 +1,8 @@
-"""One package per vendor: client, simulator, transforms, schemas and Dagster assets.
+"""One package per vendor: client, simulator, transforms, schemas, Dagster assets and a README.
 
-Adding a vendor: its folder with `assets.py` (`<vendor>_assets`, `resource_from_env()`) and
-`simulator.py` (see `pipelines.simulation.registry`), its name here, and its dbt models.
+Adding a vendor: its folder with `definitions.py` (`defs()`: its assets, resource, jobs and
+schedules, merged into `pipelines/definitions.py`) and `simulator.py` (see
+`pipelines.simulation.registry`), its name here and in dbt's `vendors` var, and its dbt models.
 """
 
 VENDORS = ("baxo", "bagtower", "dsmr", "encloud", "primayer")
