@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.lake import LAKE_ALIAS, attach_statement, catalog_path, extension_statements
+from pipelines.lake import LAKE_ALIAS, attach_statement, catalog_path, extension_statements, lake_exists
 
 WELCOME = "-- The warehouse (read-only): show tables; select * from fct_reading limit 10; .quit to leave"
 
@@ -38,8 +38,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--query", help="run this SQL, print its answer and exit")
     args = parser.parse_args()
-    if not catalog_path().exists():
+    if not lake_exists():
         sys.exit(f"no warehouse yet at {catalog_path()}: build it first (make run)")
+    # The init script holds the S3 secret when the lake's data is on S3: it lives in a folder
+    # only this user can open, removed when the shell ends.
     with tempfile.TemporaryDirectory(prefix="pipelines-sql-") as scratch:
         init = Path(scratch) / "init.sql"
         init.write_text(init_script())
