@@ -11,6 +11,7 @@ from dagster import (
     ScheduleDefinition,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    multiprocess_executor,
 )
 from dagster_dbt import DbtCliResource
 
@@ -21,16 +22,24 @@ from pipelines.extraction import (
     vendor_resources,
 )
 from pipelines.maintenance import lake_maintenance_job, lake_maintenance_schedule
+from pipelines.settings import max_processes
 from pipelines.vendors import VENDORS
 from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
 
 partitioned = AssetSelection.assets(*daily_extraction_assets)
 snapshots = AssetSelection.assets(*snapshot_extraction_assets)
 
+# Launched runs (schedules, the UI) execute each step in its own process: one day's vendors
+# extract side by side, and one vendor's crash cannot take another's process with it.
+# `materialize()` and `make run` stay in one process. On a cluster this is the line to change
+# (deploy/README.md: dagster-k8s, dagster-celery).
+step_processes = multiprocess_executor.configured({"max_concurrent": max_processes()}, name="step_processes")
+
 daily_job = define_asset_job(
     "daily_partitions_job",
     selection=partitioned | AssetSelection.assets(dbt_incremental_models),
     description="Extract one UTC day from every vendor, then rebuild that day of the facts.",
+    executor_def=step_processes,
 )
 snapshot_job = define_asset_job(
     "snapshots_job",

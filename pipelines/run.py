@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import duckdb
 import polars as pl
 
-from pipelines.lake import MARTS_SCHEMA, catalog_path, connect
+from pipelines.lake import MARTS_SCHEMA, connect, lake_exists
 from pipelines.landing import SCHEMA_ONLY_PARTITION
 from pipelines.settings import PROJECT_ROOT, data_dir
 from pipelines.simulation.registry import SimulatorSpec, all_specs
@@ -316,7 +316,7 @@ def print_counts() -> None:
         partitions, landed = _landed(dataset_dir)
         _, quarantined = _landed(root / "quarantine" / vendor / dataset)
         rows.append((f"{vendor}/{dataset}", partitions, landed, quarantined))
-    if catalog_path().exists():
+    if lake_exists():
         with connect() as con:
             for mart in MARTS:
                 rows.append((f"mart {mart}", None, _mart_rows(con, mart), None))

@@ -17,3 +17,12 @@ def data_dir() -> Path:
 def partitions_start_date() -> str:
     """First daily partition (`PIPELINES_START_DATE`, ISO date)."""
     return os.environ.get("PIPELINES_START_DATE", "2026-01-01")
+
+
+def max_processes() -> int:
+    """Steps a launched run executes at once, each in its own process (`PIPELINES_MAX_PROCESSES`).
+
+    Each step process first imports the code location (seconds of CPU): set it to the cores free
+    for the pipeline (deploy/README.md has the measurement).
+    """
+    return int(os.environ.get("PIPELINES_MAX_PROCESSES", "4"))

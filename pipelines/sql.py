@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.lake import attach_statement, catalog_path, extension_statements, use_statement
+from pipelines.lake import attach_statement, catalog_path, extension_statements, lake_exists, use_statement
 
 WELCOME = (
     "-- The warehouse (read-only), in its marts: show tables; select * from marts.fct_reading limit 10;"
@@ -42,8 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--query", help="run this SQL, print its answer and exit")
     args = parser.parse_args()
-    if not catalog_path().exists():
+    if not lake_exists():
         sys.exit(f"no warehouse yet at {catalog_path()}: build it first (make run)")
+    # The init script holds the S3 secret when the lake's data is on S3: it lives in a folder
+    # only this user can open, removed when the shell ends.
     with tempfile.TemporaryDirectory(prefix="pipelines-sql-") as scratch:
         init = Path(scratch) / "init.sql"
         init.write_text(init_script())

@@ -1,6 +1,8 @@
 """dbt models as Dagster assets: the incremental facts per daily partition, the rest whole.
 
-dbt is the warehouse's only writer, so both asset sets share one concurrency pool of one.
+dbt is the warehouse's only writer, so both asset sets share one concurrency pool: of one with
+the SQLite catalog; larger with the PostgreSQL catalog (deploy/dagster.yaml), where two builds
+replacing days of the same fact may collide at commit and the loser is retried.
 
 The facts read the landed days through unpartitioned staging views, so Dagster would see no
 path from a day's extraction to that day's facts: each fact also declares the daily landed
@@ -29,6 +31,7 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     Output,
+    RetryRequested,
     TableColumn,
     TableSchema,
 )
@@ -51,6 +54,10 @@ os.environ.setdefault("PIPELINES_DBT_EXECUTABLE", str(Path(sys.executable).paren
 DBT_EXECUTABLE = str(Path(__file__).parent / "bin" / "dbt")
 INCREMENTAL = "config.materialized:incremental"
 WAREHOUSE_POOL = "duckdb_warehouse"
+# DuckLake's answer when another writer committed a delete from the same table first; its own
+# commit retries do not cover such a logical conflict.
+COMMIT_CONFLICT = "Transaction conflict"
+COMMIT_CONFLICT_RETRIES = 4
 
 
 def late_data_condition() -> AutomationCondition:
@@ -260,7 +267,7 @@ def _with_table_metadata(event: Any, node: Mapping[str, Any], lake: DuckDBPyConn
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging and intermediate views, dimensions and small marts, rebuilt whole."""
     ensure_schema_partitions()
-    yield from _with_warehouse_metadata(dbt.cli(["build"], context=context))
+    yield from _build(context, dbt, ["build"])
 
 
 @dbt_assets(
@@ -280,4 +287,26 @@ def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) 
         "min_date": window.start.date().isoformat(),
         "max_date": (window.end - timedelta(days=1)).date().isoformat(),
     }
-    yield from _with_warehouse_metadata(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context))
+    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, args: list[str]) -> Iterator[Any]:
+    """Run dbt; a build that lost a commit race to a concurrent writer is retried whole (it only
+    replaces its own partitions, so running it again is safe); any other failure fails the step."""
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    yield from _with_warehouse_metadata(invocation)
+    if invocation.is_successful():
+        return
+    if _lost_commit_race(invocation):
+        context.log.warning("dbt lost a commit race to a concurrent writer of the lake; retrying the build")
+        raise RetryRequested(max_retries=COMMIT_CONFLICT_RETRIES, seconds_to_wait=5 * (context.retry_number + 1))
+    raise invocation.get_error() or RuntimeError(f"dbt {args[0]} failed")
+
+
+def _lost_commit_race(invocation: DbtCliInvocation) -> bool:
+    """Whether a node failed on DuckLake's transaction conflict (run_results.json's messages)."""
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except FileNotFoundError:
+        return False
+    return any(COMMIT_CONFLICT in (result.get("message") or "") for result in results if result["status"] == "error")

@@ -14,6 +14,7 @@ from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.simulation.faults import FaultConfig
 from pipelines.simulation.registry import simulator_spec
 from pipelines.simulation.server import SimulatorServer
+from tests.services import Postgres, S3Server, postgres_binary, running_moto_s3, running_postgres
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -76,3 +77,22 @@ def start_simulator() -> Iterator[StartSimulator]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL server (initdb + pg_ctl in a temp folder, a free port on 127.0.0.1)."""
+    if postgres_binary("initdb") is None or postgres_binary("pg_ctl") is None:
+        reason = "PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql"
+        if os.environ.get("PIPELINES_REQUIRE_POSTGRES"):  # CI: a skip there would hide the catalog tests
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[S3Server]:
+    """moto's S3 server on 127.0.0.1, for the whole session (each test makes its own bucket)."""
+    with running_moto_s3() as server:
+        yield server
