@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,19 +46,32 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pipelines.simulation.answers import empty_response
-from pipelines.simulation.noise import label_hash, unit_noise
+from pipelines.simulation.noise import unit_noise
 from pipelines.vendors.bagtower import paths
+from pipelines.vendors.bagtower.fleet import (
+    AGGREGATES,
+    API_KEY,
+    CAUSES,
+    COMPANY_ID,
+    CREATED_TS,
+    KANBAN_STAGES,
+    MAX_ISSUE_S,
+    METRICS,
+    OPEN_STOP_TS,
+    SLOT_S,
+    SOLUTIONS,
+    SUMMARY_BUCKET_S,
+    BagtowerSimulatorConfig,
+    SimDevice,
+    SimMonitor,
+    build_fleet,
+    hash_int,
+    monitor_watches,
+    seeded_uuid,
+    unit_draw,
+)
 
 SIMULATOR_PORT = 8705
-COMPANY_ID = "bagtower-sim-company"
-API_KEY = "bt-sim-company-key-4f1c9e"
-POOL_KEY = "bt-sim-pool-key-8d2b71"
-OPEN_STOP_TS = 9876543210  # the doc's stopTs of an issue still open
-SUMMARY_BUCKET_S = 3600
-SLOT_S = 2 * 86_400  # each (device, monitor) pair may raise one issue per slot
-MAX_ISSUE_S = 3 * 86_400 + 600
-CREATED_TS = 1_748_736_000  # 2025-06-01T00:00:00Z, creation of the simulated fleet
-
 BASE_URL_ENV = "BAGTOWER_BASE_URL"
 CREDENTIAL_ENV = ("BAGTOWER_API_KEY",)
 DEFAULT_ENV = {
@@ -67,147 +79,6 @@ DEFAULT_ENV = {
     "BAGTOWER_API_KEY": API_KEY,
     "BAGTOWER_COMPANY_ID": COMPANY_ID,
 }
-
-
-@dataclass(frozen=True)
-class MetricModel:
-    id: str
-    display: str  # number | percent | enum
-    kind: str  # wave | drain | toggle
-    base: float
-    amplitude: float = 0.0
-    noise: float = 0.0
-    decimals: int = 2
-
-
-METRICS = {
-    m.id: m
-    for m in (
-        MetricModel("temperature", "number", "wave", base=4.0, amplitude=1.5, noise=0.3),
-        MetricModel("humidity", "percent", "wave", base=70.0, amplitude=8.0, noise=2.0, decimals=1),
-        MetricModel("battery_voltage", "number", "drain", base=3.6, noise=0.004, decimals=3),
-        MetricModel("door_open", "enum", "toggle", base=0.08, decimals=0),
-    )
-}
-AGGREGATES = ("std", "min", "median", "max", "mean", "sum")
-
-
-@dataclass(frozen=True)
-class SimDevice:
-    id: str
-    name: str
-    group: str
-    tags: tuple[str, ...]
-    period: int
-    timezone: str
-    status: str
-    metrics: tuple[str, ...]
-    index: int
-    pool: bool = False
-
-
-@dataclass(frozen=True)
-class SimMonitor:
-    id: str
-    name: str
-    metric: str
-    attachment_type: str  # DEVICE | GROUP | TAG
-    attachment_value: str
-    fixed_cost: float
-    cost_per_minute: float
-    probability: float  # chance of an issue per device and slot
-
-
-CAUSES = ("Compressor failure", "Door left open", "Power outage", "Sensor fault")
-SOLUTIONS = ("Compressor repaired", "Staff reminded", "Battery replaced", "Sensor replaced")
-KANBAN_STAGES = (("new", "New"), ("in_progress", "In progress"), ("resolved", "Resolved"))
-
-
-@dataclass
-class BagtowerSimulatorConfig:
-    seed: int = 11
-    api_key: str = API_KEY
-    pool_key: str = POOL_KEY
-    company_id: str = COMPANY_ID
-    now: float | None = None  # the simulator's clock (epoch s); None follows the real clock
-    malformed: bool = False  # the first device's hourly temperature `max` loses its last `y`
-    log_bounds: str = "[)"  # device logs' start/end inclusive "[", "]" or exclusive "(", ")"
-    empty_form: str = "list"  # an empty list of results: `[]`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
-    issue_device_field: bool = True  # False serves issues exactly as documented (no deviceId)
-    extra_devices: list[SimDevice] = field(default_factory=list)
-    statistics_cause_id_field: str = "casueid"  # the doc's spelling; a fixed service may send `causeId`
-    kpi_daily_form: str = "object"  # `dailyData` as documented ("object") or as a list of days ("list")
-    failing_endpoints: tuple[str, ...] = ()  # endpoint names (paths.endpoint_name) answering 500
-    # Changes made to issues after they were generated: issue id -> (instant, fields changed).
-    issue_changes: dict[str, tuple[int, dict]] = field(default_factory=dict)
-    issues_since: int = CREATED_TS  # no issue starts earlier (tests shorten the history a re-sync lands)
-
-
-def _hash_int(seed: int, label: str) -> int:
-    return label_hash(f"{seed}:{label}")
-
-
-def _unit(seed: int, label: str) -> float:
-    return _hash_int(seed, label) / float(1 << 60)
-
-
-def _uuid(seed: int, label: str) -> str:
-    h = hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-def build_fleet(seed: int) -> tuple[list[SimDevice], list[SimMonitor]]:
-    groups = ("north", "north", "south", "south", "lab")
-    tag_sets = (
-        ("cold-room", "mains"),
-        ("cold-room", "battery-powered"),
-        ("freezer", "battery-powered"),
-        ("freezer",),
-        ("lab",),
-    )
-    periods = (300, 300, 600, 300, 900)
-    zones = ("Europe/Paris", "Europe/Paris", "Europe/Brussels", "UTC", "America/New_York")
-    statuses = ("ok", "alert", "ok", "ok", "offline")
-    metric_sets = (
-        ("temperature", "humidity", "door_open"),
-        ("temperature", "battery_voltage"),
-        ("temperature", "humidity", "battery_voltage", "door_open"),
-        ("temperature", "door_open"),
-        ("temperature", "humidity"),
-    )
-    devices = [
-        SimDevice(
-            id=_uuid(seed, f"device{i}"),
-            name=f"{groups[i].title()} unit {i + 1}",
-            group=groups[i],
-            tags=tag_sets[i],
-            period=periods[i],
-            timezone=zones[i],
-            status=statuses[i],
-            metrics=metric_sets[i],
-            index=i,
-            pool=i == 3,
-        )
-        for i in range(5)
-    ]
-    monitors = [
-        SimMonitor(_uuid(seed, "monitor-temp"), "High temperature", "temperature", "GROUP", "north", 50.0, 0.5, 0.35),
-        SimMonitor(
-            _uuid(seed, "monitor-battery"), "Low battery", "battery_voltage", "TAG", "battery-powered", 10.0, 0.0, 0.25
-        ),
-        SimMonitor(_uuid(seed, "monitor-door"), "Door left open", "door_open", "DEVICE", devices[3].id, 0.0, 1.2, 0.4),
-    ]
-    return devices, monitors
-
-
-def _attached(monitor: SimMonitor, device: SimDevice) -> bool:
-    if monitor.metric not in device.metrics:
-        return False
-    if monitor.attachment_type == "DEVICE":
-        return device.id == monitor.attachment_value
-    if monitor.attachment_type == "GROUP":
-        return device.group == monitor.attachment_value
-    return monitor.attachment_value in device.tags
 
 
 class ApiError(Exception):
@@ -255,7 +126,7 @@ class BagtowerSimulator:
         created = CREATED_TS + 86_400 * index
         return {
             "companyId": self.config.company_id,
-            "id": _uuid(self.config.seed, f"{kind}{index}"),
+            "id": seeded_uuid(self.config.seed, f"{kind}{index}"),
             "title": title,
             "description": f"{title} ({kind} defined at set-up)",
             "createdTs": created,
@@ -346,7 +217,7 @@ class BagtowerSimulator:
 
     def _values(self, device: SimDevice, metric: str, t: np.ndarray) -> np.ndarray:
         model = METRICS[metric]
-        u = unit_noise(_hash_int(self.config.seed, f"{device.id}:{metric}"), t)
+        u = unit_noise(hash_int(self.config.seed, f"{device.id}:{metric}"), t)
         day = t / 86_400.0
         if model.kind == "wave":
             x = model.base + model.amplitude * np.sin(2 * np.pi * (day - 0.3)) + model.noise * (2 * u - 1)
@@ -412,7 +283,7 @@ class BagtowerSimulator:
             if device_id is not None and device.id != device_id:
                 continue
             for monitor in self.monitors:
-                if not _attached(monitor, device):
+                if not monitor_watches(monitor, device):
                     continue
                 for slot in range(first_slot, last_slot + 1):
                     found = self._issue(device, monitor, slot, now)
@@ -424,21 +295,21 @@ class BagtowerSimulator:
     def _issue(self, device: SimDevice, monitor: SimMonitor, slot: int, now: int) -> tuple[dict, list] | None:
         label = f"issue:{device.id}:{monitor.id}:{slot}"
         seed = self.config.seed
-        if _unit(seed, label) >= monitor.probability:
+        if unit_draw(seed, label) >= monitor.probability:
             return None
-        start = slot * SLOT_S + int(_unit(seed, label + ":start") * SLOT_S)
+        start = slot * SLOT_S + int(unit_draw(seed, label + ":start") * SLOT_S)
         if start > now or start < self.config.issues_since:
             return None
-        stop = start + 600 + int(_unit(seed, label + ":duration") * (MAX_ISSUE_S - 600))
+        stop = start + 600 + int(unit_draw(seed, label + ":duration") * (MAX_ISSUE_S - 600))
         closed = stop <= now
-        archived = closed and _unit(seed, label + ":archive") < 0.25 and now >= stop + 86_400
-        issue_id = _uuid(seed, label)
+        archived = closed and unit_draw(seed, label + ":archive") < 0.25 and now >= stop + 86_400
+        issue_id = seeded_uuid(seed, label)
         events = self._issue_events(issue_id, start, stop, now, closed, archived, label)
-        cause = self.causes[int(_unit(seed, label + ":cause") * len(CAUSES))] if closed else None
-        if cause is not None and _unit(seed, label + ":has-cause") >= 0.6:
+        cause = self.causes[int(unit_draw(seed, label + ":cause") * len(CAUSES))] if closed else None
+        if cause is not None and unit_draw(seed, label + ":has-cause") >= 0.6:
             cause = None  # closed without a cause recorded
         solution = self.solutions[CAUSES.index(cause["title"])] if cause is not None else None
-        if solution is not None and _unit(seed, label + ":has-solution") >= 0.7:
+        if solution is not None and unit_draw(seed, label + ":has-solution") >= 0.7:
             solution = None
         minutes = (stop - start) / 60
         cost = monitor.fixed_cost + (monitor.cost_per_minute * minutes if closed else 0.0)
@@ -461,7 +332,7 @@ class BagtowerSimulator:
             "causeId": cause["id"] if cause is not None else None,
             "cause": cause["title"] if cause is not None else None,
             "solutionId": solution["id"] if solution is not None else None,
-            "threadId": _uuid(seed, label + ":thread"),
+            "threadId": seeded_uuid(seed, label + ":thread"),
             "lastIssueEvent": events[-1],
         }
         if issue_id in self.config.issue_changes:
@@ -481,7 +352,7 @@ class BagtowerSimulator:
             return issue, events
         event = {
             **events[-1],
-            "id": _uuid(self.config.seed, f"{issue['id']}:changed:{at}"),
+            "id": seeded_uuid(self.config.seed, f"{issue['id']}:changed:{at}"),
             "eventType": "ISSUE_UPDATED",
             "timestamp": at,
             "createdTs": at,
@@ -504,7 +375,7 @@ class BagtowerSimulator:
             moments.append(("ALERT_ARCHIVED", stop + 86_400))
         return [
             {
-                "id": _uuid(self.config.seed, f"{label}:{kind}"),
+                "id": seeded_uuid(self.config.seed, f"{label}:{kind}"),
                 "issueId": issue_id,
                 "companyId": self.config.company_id,
                 "eventType": kind,
@@ -616,7 +487,7 @@ class BagtowerSimulator:
         if device.status == "offline":
             up, down = 0, elapsed
         else:
-            down = int(_unit(self.config.seed, f"downtime:{device.id}:{day}") * 1800)
+            down = int(unit_draw(self.config.seed, f"downtime:{device.id}:{day}") * 1800)
             up = elapsed - down
         other = 600 if device.status == "alert" else 0
         return {
@@ -632,7 +503,7 @@ class BagtowerSimulator:
     def annotations(self, device: SimDevice) -> list[dict]:
         return [
             {
-                "id": _uuid(self.config.seed, f"annotation:{device.id}:{i}"),
+                "id": seeded_uuid(self.config.seed, f"annotation:{device.id}:{i}"),
                 "companyId": self.config.company_id,
                 "deviceId": device.id,
                 "userId": "owner-1",
@@ -671,7 +542,7 @@ class BagtowerSimulator:
         self, device: SimDevice, position: int, name: str, graphs: list[dict], share_type: str, share_value: str
     ) -> dict:
         return {
-            "id": _uuid(self.config.seed, f"dataview:{device.id}:{position}"),
+            "id": seeded_uuid(self.config.seed, f"dataview:{device.id}:{position}"),
             "companyId": self.config.company_id,
             "deviceId": device.id,
             "name": name,
