@@ -18,13 +18,8 @@ from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
 from pipelines.vendors.bagtower import paths
 from pipelines.vendors.bagtower.assets import land_device_logs, land_issues
 from pipelines.vendors.bagtower.client import BagtowerClient
-from pipelines.vendors.bagtower.simulator import (
-    API_KEY,
-    COMPANY_ID,
-    OPEN_STOP_TS,
-    POOL_KEY,
-    BagtowerSimulatorConfig,
-)
+from pipelines.vendors.bagtower.fleet import POOL_KEY
+from pipelines.vendors.bagtower.simulator import API_KEY, COMPANY_ID, OPEN_STOP_TS, BagtowerSimulatorConfig
 from pipelines.vendors.bagtower.transform import issues_frame
 
 DAY = "2026-11-20"
