@@ -62,7 +62,7 @@ def test_statistics_kpis_and_data_views_reach_the_marts_and_reconcile(start_simu
                     for table, moving in (
                         ("fct_issue_statistics", "window_end"),
                         ("fct_uptime", "period_start, period_end, measured_at"),
-                        ("stg_bagtower__data_views", "extracted_at"),
+                        ("staging.stg_bagtower__data_views", "extracted_at"),
                     )
                 }
 
@@ -94,7 +94,7 @@ def test_statistics_kpis_and_data_views_reach_the_marts_and_reconcile(start_simu
                 [datetime.combine(NOW.date() - timedelta(days=0), datetime.min.time(), UTC)],
             ).fetchall()
             views = con.execute(
-                "select count(*), count(*) filter (where share_type = 'USER') from stg_bagtower__data_views"
+                "select count(*), count(*) filter (where share_type = 'USER') from staging.stg_bagtower__data_views"
             ).fetchone()
 
         # The vendor's statistics, as served for the window, and the warehouse's issues agree.

@@ -188,7 +188,7 @@ def test_an_unknown_baxo_tag_lands_with_unit_unknown_and_dsmr_builds(data_dir: P
         assert only_clean == 0
         unknown = con.execute(
             "select metric, unit, count(*), count(distinct measured_at) from fct_reading "
-            "where vendor = 'baxo' and metric not in (select metric from metric_dictionary) group by all"
+            "where vendor = 'baxo' and metric not in (select metric from seeds.metric_dictionary) group by all"
         ).fetchall()
         values_per_day = 86_400 // BAXO_INTERVAL_S
         assert unknown == [(UNKNOWN_TAG.lower(), "unknown", values_per_day, values_per_day)]
@@ -284,8 +284,8 @@ def test_a_dsmr_day_its_count_does_not_confirm_is_kept_out_of_the_facts_and_baxo
     with connect(data_dir, clean_warehouse) as con:
         assert_same_as_clean(con, "baxo")
         dsmr_facts = "select count(*) from {}fct_reading where vendor = 'dsmr' and partition_date = '" + DAY + "'"
-        assert con.execute(dsmr_facts.format("clean.main.")).fetchone()[0] > 0
-        assert con.execute(dsmr_facts.format("main.")).fetchone()[0] == 0
+        assert con.execute(dsmr_facts.format("clean.marts.")).fetchone()[0] > 0
+        assert con.execute(dsmr_facts.format("marts.")).fetchone()[0] == 0
         held = con.execute(
             "select reason from quarantined_records where vendor = 'dsmr' and dataset = 'readings'"
         ).fetchall()
