@@ -171,7 +171,7 @@ def _generic_assertion(metadata: Mapping[str, Any], name: str) -> str:
 
 def _leading_comment(sql: str) -> str:
     """The first paragraph of the `--` comment a singular test's SQL opens with."""
-    lines = []
+    lines: list[str] = []
     for line in sql.strip().splitlines():
         if not line.startswith("--") or (lines and line.strip() == "--"):
             break
@@ -244,7 +244,8 @@ def _with_table_metadata(event: Any, node: Mapping[str, Any], lake: DuckDBPyConn
         " where database_name = ? and schema_name = ? and table_name = ? order by column_index",
         [LAKE_ALIAS, schema, table],
     ).fetchall()
-    (rows,) = lake.execute(f'select count(*) from {LAKE_ALIAS}."{schema}"."{table}"').fetchone()
+    counted = lake.execute(f'select count(*) from {LAKE_ALIAS}."{schema}"."{table}"').fetchone()
+    rows = counted[0] if counted else 0
     column_schema = TableSchema(columns=[TableColumn(name, kind, description=note) for name, kind, note in columns])
     return event.with_metadata({**event.metadata, "dagster/row_count": rows, "dagster/column_schema": column_schema})
 

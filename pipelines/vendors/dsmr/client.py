@@ -154,9 +154,9 @@ class DsmrClient:
         endpoint = f"{self.instance.name} {path}"
         body = self.http.json(endpoint, response)
         results = body.get("results") if isinstance(body, dict) else None
-        if not isinstance(results, list):
+        if not isinstance(body, dict) or not isinstance(results, list):
             raise VendorDataError(VENDOR, endpoint, "answer has no `results` list")
-        return results, body.get("next"), int(body.get("count") or 0)  # type: ignore[union-attr]
+        return results, body.get("next"), int(body.get("count") or 0)
 
     def _page(self, path: str, params: dict[str, str | int]) -> tuple[list[dict], str | None, int]:
         endpoint = f"{self.instance.name} {path}"
