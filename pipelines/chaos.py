@@ -22,6 +22,7 @@ kills, with the clock pinned as `make run` pins it so that every run is served t
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import signal
@@ -225,6 +226,8 @@ def simulators(clock: datetime, faults: dict[str, FaultConfig] | None = None) ->
     """Every vendor's simulator in this process, as `make run` starts them, its settings in
     `os.environ` for the runs to inherit (a run then starts none of its own)."""
     settings = {name for spec in all_specs() for name in spec.default_env}
+    # uvicorn logs every connection a `drop`/`truncate` fault aborts: noise between the table's lines.
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     saved = {name: os.environ.pop(name) for name in list(os.environ) if name in settings}
     with ExitStack() as stack, open(os.devnull, "w") as quiet:
         try:
@@ -271,7 +274,10 @@ def landed_rows(data: Path) -> pl.DataFrame:
 
 
 def compare_landed(reference: Path, chaos: Path, difference: Difference) -> None:
-    counts = [landed_rows(d).group_by("partition", "row").len(name) for d, name in ((reference, "ref"), (chaos, "run"))]
+    counts = [
+        landed_rows(d).group_by("partition", "row").agg(pl.len().cast(pl.Int64).alias(name))  # signed: differences
+        for d, name in ((reference, "ref"), (chaos, "run"))
+    ]
     joined = counts[0].join(counts[1], on=["partition", "row"], how="full", coalesce=True).fill_null(0)
     by_partition = joined.group_by("partition").agg(
         lost=(pl.col("ref") - pl.col("run")).clip(lower_bound=0).sum(),
@@ -447,20 +453,28 @@ def run_suite(scale: Scale, root: Path, report: Callable[[str], None] = print) -
 COLUMNS = ("seed", "faults injected", "kills", "killed in", "runs recovered", "rows lost", "duplicates", "final run")
 
 
-def format_row(result: SeedResult) -> str:
-    phases = ",".join(result.kills) or "-"
+def row_cells(result: SeedResult) -> list[str]:
     final = "ok" if result.final_returncode == 0 else f"exit {result.final_returncode}"
-    cells = (result.seed, result.faults, len(result.kills), phases, result.recovered)
-    cells += (result.difference.lost, result.difference.extra, final)  # type: ignore[assignment]
-    return " | ".join(f"{cell!s:>{len(name)}}" for cell, name in zip(cells, COLUMNS, strict=True))
+    cells = [result.seed, result.faults, len(result.kills), ",".join(result.kills) or "-", result.recovered]
+    return [str(cell) for cell in (*cells, result.difference.lost, result.difference.extra, final)]
+
+
+def format_row(result: SeedResult) -> str:
+    """One seed as `column: value` pairs, printed as soon as the seed is done."""
+    return "; ".join(f"{name} {cell}" for name, cell in zip(COLUMNS, row_cells(result), strict=True))
 
 
 def print_table(results: list[SeedResult]) -> None:
-    print(" | ".join(COLUMNS))
-    for result in results:
-        print(format_row(result))
+    """The table, and under a seed that differs one line per partition or mart that does."""
+    rows = [row_cells(result) for result in results]
+    widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(COLUMNS)]
+    print(" | ".join(name.rjust(width) for name, width in zip(COLUMNS, widths, strict=True)))
+    for result, row in zip(results, rows, strict=True):
+        print(" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
         for where in result.difference.where:
             print(f"    differs: {where}")
+    if any(result.missed for result in results):
+        print(f"kills drawn after their run had ended (not counted): {sum(r.missed for r in results)}")
 
 
 def main() -> None:

@@ -14,12 +14,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.chaos import Scale, SeedResult, compare, run_suite
+from pipelines.chaos import Difference, Scale, SeedResult, compare, compare_landed, run_suite
 from pipelines.lake import connect
 
 
 def _rows(part: Path) -> int:
     return pl.scan_parquet(part).select(pl.len()).collect().item()
+
+
+def _partition(part: Path, data: Path) -> str:
+    return part.parent.relative_to(data).as_posix()
 
 
 SCALE = Scale(vendors=("bagtower",), days=1, seeds=(7,), kills=2, fault_rate=0.1, modes=("swap", "cursor"))
@@ -51,12 +55,19 @@ def test_the_comparison_counts_a_lost_and_a_repeated_landed_row(suite: tuple[Pat
     repeated = parts[0]
     removed = next(p for p in parts if p.parent != repeated.parent)
     shutil.copy(repeated, repeated.with_name("part-99999.parquet"))
+    removed_rows = _rows(removed)
     removed.unlink()
 
-    difference = compare(root / "reference" / "data", data)
+    difference = Difference()
+    compare_landed(root / "reference" / "data", data, difference)
 
-    assert difference.lost > 0 and difference.extra > 0
-    assert any(removed.parent.name in where for where in difference.where)
+    assert (difference.lost, difference.extra) == (removed_rows, _rows(repeated))
+    assert sorted(difference.where) == sorted(
+        [
+            f"{_partition(removed, data)} (lost {removed_rows}, extra 0)",
+            f"{_partition(repeated, data)} (lost 0, extra {_rows(repeated)})",
+        ]
+    )
 
 
 def test_the_comparison_counts_a_row_missing_from_a_mart(suite: tuple[Path, SeedResult]) -> None:
