@@ -56,7 +56,7 @@ KILL_AT_ENV = "PIPELINES_CHAOS_KILL_AT"
 # Stamps that differ between two runs of the same work by design.
 LANDED_STAMP = "_extracted_at"
 MART_STAMP = "extracted_at"
-RUN_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 1800  # a hung run is killed and fails its seed
 
 
 # -- inside a run: events and self-kills ---------------------------------------------------------
