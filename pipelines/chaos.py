@@ -1,6 +1,7 @@
 """`make chaos`: kill -9 the pipeline at random instants under injected faults, re-run, compare.
 
-python -m pipelines.chaos [--seeds 2] [--days 2] [--vendor baxo ...] [--kills 4] [--fault-rate 0.1]
+python -m pipelines.chaos [--seeds 2] [--days 2] [--vendor baxo ...] [--kills 4] [--mode swap ...]
+                          [--fault-rate 0.1] [--workdir DIR]
 
 A clean reference run lands every chosen vendor's days and builds the marts against fault-free
 simulators. Then, for each seed, simulators that fail a share of requests (500/502/503, 429,
@@ -26,6 +27,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -221,17 +223,39 @@ def _killed_by_event(space: Workspace) -> str:
 
 
 # -- simulators -----------------------------------------------------------------------------------
+def free_port_base(count: int = len(VENDORS)) -> int:
+    """A port from which `count` consecutive ports are free on 127.0.0.1 (for the simulators)."""
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20_000, 60_000)
+        with ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
 @contextmanager
-def simulators(clock: datetime, faults: dict[str, FaultConfig] | None = None) -> Iterator[None]:
+def simulators(clock: datetime, port_base: int, faults: dict[str, FaultConfig] | None = None) -> Iterator[None]:
     """Every vendor's simulator in this process, as `make run` starts them, its settings in
-    `os.environ` for the runs to inherit (a run then starts none of its own)."""
-    settings = {name for spec in all_specs() for name in spec.default_env}
-    # uvicorn logs every connection a `drop`/`truncate` fault aborts: noise between the table's lines.
-    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+    `os.environ` for the runs to inherit (a run then starts none of its own).
+
+    Every set listens on the same ports: some answers carry their own address (DSMR's meters
+    name their base URL), and they must not differ between the reference and a chaos run.
+    """
+    settings = {name for spec in all_specs() for name in spec.default_env} | {run.PORT_BASE_ENV}
     saved = {name: os.environ.pop(name) for name in list(os.environ) if name in settings}
     with ExitStack() as stack, open(os.devnull, "w") as quiet:
         try:
+            os.environ[run.PORT_BASE_ENV] = str(port_base)
             run._use_simulators(stack, quiet, clock=clock, faults=faults)
+            # uvicorn logs each connection a `drop`/`truncate` fault aborts: noise between the table's
+            # lines. Set after the servers start: each uvicorn config resets its loggers' levels.
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
             yield
         finally:
             for name in settings:
@@ -385,9 +409,9 @@ class SeedResult:
         return self.final_returncode == 0 and not self.difference.lost and not self.difference.extra
 
 
-def reference_run(root: Path, scale: Scale, clock: datetime) -> Reference:
+def reference_run(root: Path, scale: Scale, clock: datetime, port_base: int) -> Reference:
     space = Workspace(root / "reference").prepare()
-    with simulators(clock):
+    with simulators(clock, port_base):
         outcome = launch(space, scale.run_args)
     if outcome.returncode != 0:
         raise RuntimeError(f"the clean reference run failed (exit {outcome.returncode}):\n{outcome.text[-3000:]}")
@@ -408,12 +432,14 @@ def kill_plan(rng: random.Random, scale: Scale, reference: Reference) -> list[tu
     return plan
 
 
-def chaos_seed(root: Path, scale: Scale, clock: datetime, reference: Reference, seed: int) -> SeedResult:
+def chaos_seed(
+    root: Path, scale: Scale, clock: datetime, port_base: int, reference: Reference, seed: int
+) -> SeedResult:
     result = SeedResult(seed)
     space = Workspace(root / f"seed-{seed}").prepare()
     faults = fault_configs(seed, scale.fault_rate)
     killed_before = False
-    with simulators(clock, faults):
+    with simulators(clock, port_base, faults):
         for kill_at, delay in kill_plan(random.Random(seed), scale, reference):
             outcome = launch(space, scale.run_args, kill_at=kill_at, kill_after_s=delay)
             result.recovered += killed_before and outcome.returncode == 0
@@ -438,11 +464,12 @@ def run_suite(scale: Scale, root: Path, report: Callable[[str], None] = print) -
     clock = run._as_of()
     day = datetime.now(UTC).date()
     started = time.monotonic()
-    reference = reference_run(root, scale, clock)
+    port_base = free_port_base()
+    reference = reference_run(root, scale, clock, port_base)
     report(f"reference run: {reference.outcome.seconds:.0f} s, events {dict(reference.events)}")
     results = []
     for seed in scale.seeds:
-        results.append(chaos_seed(root, scale, clock, reference, seed))
+        results.append(chaos_seed(root, scale, clock, port_base, reference, seed))
         report(format_row(results[-1]))
     if datetime.now(UTC).date() != day:
         raise RuntimeError("the UTC day changed during the suite: its runs cover other days; run it again")
