@@ -17,7 +17,7 @@ import subprocess
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,8 +30,10 @@ import polars as pl
 from pipelines.lake import MARTS_SCHEMA, connect, lake_exists
 from pipelines.landing import SCHEMA_ONLY_PARTITION
 from pipelines.settings import PROJECT_ROOT, data_dir
+from pipelines.simulation.faults import FaultConfig
 from pipelines.simulation.registry import SimulatorSpec, all_specs
 from pipelines.simulation.server import SimulatorServer
+from pipelines.vendors import VENDORS
 
 if TYPE_CHECKING:
     from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult
@@ -66,20 +68,26 @@ def _wants_simulator(spec: SimulatorSpec) -> bool:
     return configured is None or configured == spec.default_env[spec.base_url_env]
 
 
-def _use_simulators(stack: ExitStack, out: TextIO, clock: datetime | None = None) -> None:
+def _use_simulators(
+    stack: ExitStack,
+    out: TextIO,
+    clock: datetime | None = None,
+    faults: Mapping[str, FaultConfig] | None = None,
+) -> None:
     """Default every vendor setting to its simulator and start the simulators still needed.
 
     A simulator listens on the port it gets, and its settings are pointed at that port, so
     several checkouts can run on one host. With `clock`, simulators whose data follows the clock
     (new readings, issues opening and closing) are pinned there, so two runs on the same day land
-    the same rows.
+    the same rows. `faults` (by vendor) makes a simulator misbehave, as the chaos suite needs.
     """
     for index, spec in enumerate(all_specs()):
         if not _wants_simulator(spec):
             _set_defaults(spec.default_env)
             continue
         config = spec.config_at(clock) if clock and spec.config_at else None
-        server = SimulatorServer(spec.create_app(config), port=_simulator_port(index)).start()
+        fault_config = (faults or {}).get(spec.vendor)
+        server = SimulatorServer(spec.create_app(config), fault_config, port=_simulator_port(index)).start()
         stack.callback(server.stop)
         env = spec.env_for_port(server.port)
         os.environ[spec.base_url_env] = env[spec.base_url_env]
@@ -276,13 +284,18 @@ def _format_dbt_counts(counts: Counter[str]) -> str:
     return f"{counts['built']} models built; tests {tests}"
 
 
-def materialize_all(days: int, report: RunReport, out: TextIO) -> None:
-    """Snapshots, then each daily partition, one run per vendor; then dbt models and facts."""
+def materialize_all(days: int, report: RunReport, out: TextIO, vendors: Collection[str] = ()) -> None:
+    """Snapshots, then each daily partition, one run per vendor; then dbt models and facts.
+
+    With `vendors`, only theirs are extracted; dbt still builds every model (the others' datasets
+    read as empty or as last landed).
+    """
     from pipelines.extraction import extraction_assets
     from pipelines.warehouse import dbt_incremental_models, dbt_models
 
-    snapshots = _by_vendor([a for a in extraction_assets if a.partitions_def is None])
-    partitioned = _by_vendor([a for a in extraction_assets if a.partitions_def is not None])
+    chosen = [a for a in extraction_assets if not vendors or _vendor_of(a) in vendors]
+    snapshots = _by_vendor([a for a in chosen if a.partitions_def is None])
+    partitioned = _by_vendor([a for a in chosen if a.partitions_def is not None])
     keys = _partition_keys(days)
     with _dagster_instance() as instance:
         materializer = Materializer(instance, report, out)
@@ -360,14 +373,14 @@ def run_ui() -> None:
         subprocess.run([dagster, "dev", "-w", "workspace.yaml", "-p", port], cwd=PROJECT_ROOT, check=False)
 
 
-def run_pipeline(days: int, verbose: bool) -> RunReport:
+def run_pipeline(days: int, verbose: bool, vendors: Collection[str] = ()) -> RunReport:
     """Materialize everything that can be; whatever fails is recorded, never raised."""
     report = RunReport(log_path=_new_log_path())
     with ExitStack() as stack:
         out = stack.enter_context(_console_into(report.log_path, verbose))
         try:
             _use_simulators(stack, out, clock=_as_of())
-            materialize_all(days, report, out)
+            materialize_all(days, report, out, vendors)
         except Exception as exc:
             _append_to_log(report.log_path, "make run stopped", traceback.format_exc())
             report.other_failures.append(f"run stopped: {_first_line(exc)}")
@@ -391,6 +404,9 @@ def _print_counts_or_say_why(report: RunReport) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=3, help="daily partitions to materialize, ending yesterday")
+    parser.add_argument(
+        "--vendor", action="append", choices=VENDORS, default=[], help="extract only this vendor (repeatable)"
+    )
     parser.add_argument("--ui", action="store_true", help="run `dagster dev` instead of materializing")
     parser.add_argument("--verbose", action="store_true", help="stream Dagster's and dbt's logs to the terminal")
     args = parser.parse_args()
@@ -399,7 +415,7 @@ def main() -> None:
     if args.ui:
         run_ui()
         return
-    report = run_pipeline(args.days, args.verbose)
+    report = run_pipeline(args.days, args.verbose, args.vendor)
     _print_counts_or_say_why(report)
     print_summary(report)
     sys.exit(1 if report.failed else 0)

@@ -26,6 +26,7 @@ SLOW_MODULES = {
     "test_bagtower_pipeline",
     "test_baxo_pipeline",
     "test_bench_smoke",
+    "test_chaos",
     "test_dsmr_pipeline",
     "test_encloud_pipeline",
     "test_isolation",

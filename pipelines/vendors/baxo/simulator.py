@@ -122,6 +122,7 @@ class BaxoSimulatorConfig:
     endless_pages: bool = False  # historics keep giving a `next` page (empty) past the last one
     wrong_device: bool = False  # `get=device` for a contract's first device answers with its second
     extra_devices: list[SimDevice] = field(default_factory=list)
+    now: datetime | None = None  # the clock of real-time values (`make run` pins it); None: the wall clock
 
 
 def _uuid(seed: int, label: str) -> str:
@@ -263,7 +264,7 @@ class BaxoSimulator:
         raise BaxoError(400, f"Service inconnu : get={service}")
 
     def _realtimes(self, devices: list[SimDevice], tags: set[str] | None, multi: bool) -> list[dict]:
-        now = int(datetime.now(UTC).timestamp()) - BAXO_EPOCH_UNIX_S
+        now = int((self.config.now or datetime.now(UTC)).timestamp()) - BAXO_EPOCH_UNIX_S
         logs = []
         for device in devices:
             if device.status == 1:
@@ -379,6 +380,11 @@ def _empty_answer(key: str, form: str) -> Response:
     if form in ("no_content", "null", "string"):
         return empty_response(form)
     return JSONResponse({key: empty_value(form)} if form == "list" else {})
+
+
+def config_at(now: datetime) -> BaxoSimulatorConfig:
+    """The default fleet with the real-time values' clock pinned at `now` (repeatable `make run`)."""
+    return BaxoSimulatorConfig(now=now)
 
 
 def create_app(config: BaxoSimulatorConfig | None = None) -> Starlette:
