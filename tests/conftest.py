@@ -30,6 +30,7 @@ SLOW_MODULES = {
     "test_dsmr_pipeline",
     "test_encloud_pipeline",
     "test_isolation",
+    "test_lake",
     "test_orchestration",
     "test_primayer_more_pipeline",
     "test_primayer_pipeline",

@@ -26,6 +26,7 @@ from pipelines.simulation.server import SimulatorServer
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets, baxo_device_historics
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME
 from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
+from tests.analyst import ANALYST
 from tests.services import Postgres
 
 pytestmark = pytest.mark.slow
@@ -49,25 +50,6 @@ start = time.time()
 with DagsterInstance.ephemeral() as instance:
     ok = materialize([dbt_incremental_models], partition_key=day, resources=dbt, instance=instance).success
 print(json.dumps({"day": day, "ok": ok, "start": start, "end": time.time()}), flush=True)
-"""
-
-# An analyst in another process: one read-only session, a count every 50 ms until told to stop.
-ANALYST = """
-import json, sys, time
-from pathlib import Path
-from pipelines.warehouse import connect
-
-stop = Path(sys.argv[1])
-con = connect()
-print(json.dumps({"ready": True}), flush=True)
-while not stop.exists():
-    started = time.time()
-    try:
-        line = {"count": con.execute("select count(*) from fct_reading").fetchone()[0]}
-    except Exception as exc:
-        line = {"error": f"{type(exc).__name__}: {exc}"}
-    print(json.dumps({**line, "start": started, "end": time.time()}), flush=True)
-    time.sleep(0.05)
 """
 
 
