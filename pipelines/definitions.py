@@ -70,17 +70,24 @@ def resources() -> dict[str, object]:
     }
 
 
-warehouse_defs = Definitions(
-    assets=[dbt_models, dbt_incremental_models],
-    jobs=[daily_job, snapshot_job, lake_maintenance_job],
-    sensors=[late_data_sensor],
-    schedules=[
-        # Yesterday's partition, once the day is over everywhere the fleets report from.
-        build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),
-        ScheduleDefinition(job=snapshot_job, cron_schedule="30 1 * * *", execution_timezone="UTC"),
-        lake_maintenance_schedule,  # weekly: compaction, snapshot expiry, file cleanup (pipelines/maintenance.py)
-    ],
-    resources={"dbt": resources()["dbt"]},
-)
+def warehouse_definitions() -> Definitions:
+    """The warehouse's own: the dbt assets, the cross-vendor jobs and schedules, the facts' sensor.
 
-defs = Definitions.merge(*(vendor_definitions(vendor) for vendor in VENDORS), warehouse_defs)
+    A function, not a module-level object: the module must hold exactly one `Definitions` for
+    Dagster's loaders (`dagster dev -m pipelines.definitions`, the daemon) to find it.
+    """
+    return Definitions(
+        assets=[dbt_models, dbt_incremental_models],
+        jobs=[daily_job, snapshot_job, lake_maintenance_job],
+        sensors=[late_data_sensor],
+        schedules=[
+            # Yesterday's partition, once the day is over everywhere the fleets report from.
+            build_schedule_from_partitioned_job(daily_job, hour_of_day=2, minute_of_hour=0),
+            ScheduleDefinition(job=snapshot_job, cron_schedule="30 1 * * *", execution_timezone="UTC"),
+            lake_maintenance_schedule,  # weekly: compaction, snapshot expiry, file cleanup (pipelines/maintenance.py)
+        ],
+        resources={"dbt": resources()["dbt"]},
+    )
+
+
+defs = Definitions.merge(*(vendor_definitions(vendor) for vendor in VENDORS), warehouse_definitions())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import yaml
 from dagster import AssetKey, DefaultScheduleStatus, Definitions
@@ -14,6 +16,9 @@ from pipelines.vendors import VENDORS
 
 def test_definitions_load() -> None:
     Definitions.validate_loadable(defs)
+    # Dagster's loaders (`dagster dev -m`, the daemon, a backfill) take the module's one Definitions.
+    module = importlib.import_module("pipelines.definitions")
+    assert [value for value in vars(module).values() if isinstance(value, Definitions)] == [defs]
     repository = defs.get_repository_def()
     assert {job.name for job in repository.get_all_jobs() if not job.name.startswith("__")} == {
         "daily_partitions_job",
