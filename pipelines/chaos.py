@@ -58,6 +58,14 @@ KILL_AT_ENV = "PIPELINES_CHAOS_KILL_AT"
 # Stamps that differ between two runs of the same work by design.
 LANDED_STAMP = "_extracted_at"
 MART_STAMP = "extracted_at"
+# Columns holding the moment of the run itself (the window a snapshot asked the service about,
+# when it was taken): two runs of the same work minutes apart differ there by design, by dataset
+# or mart.
+RUN_MOMENT_COLUMNS = {
+    "issue_statistics": ("window_start", "window_end"),
+    "fct_issue_statistics": ("window_start", "window_end"),
+    "fct_uptime": ("period_start", "period_end", "measured_at"),
+}
 RUN_TIMEOUT_S = 1800  # a hung run is killed and fails its seed
 
 
@@ -290,7 +298,8 @@ def landed_rows(data: Path) -> pl.DataFrame:
     frames = [pl.DataFrame(schema={"partition": pl.String, "row": pl.String})]
     for zone in ("landing", "quarantine"):
         for part in sorted((data / zone).glob("*/*/date=*/*.parquet")):
-            frame = pl.read_parquet(part).drop(LANDED_STAMP, strict=False)
+            dataset = part.relative_to(data).parts[2]  # <zone>/<vendor>/<dataset>/date=.../part
+            frame = pl.read_parquet(part).drop(LANDED_STAMP, *RUN_MOMENT_COLUMNS.get(dataset, ()), strict=False)
             partition = "/".join(part.relative_to(data).parts[:4])
             rows = frame.select(pl.struct(pl.all()).struct.json_encode().alias("row"))
             frames.append(rows.select(pl.lit(partition).alias("partition"), "row"))
@@ -324,7 +333,7 @@ def _mart_select(database: str, mart: str, columns: list[str]) -> str:
     """The mart without its extraction stamp, also inside the JSON of warehouse-held duplicates."""
     expressions = []
     for column in columns:
-        if column == MART_STAMP:
+        if column == MART_STAMP or column in RUN_MOMENT_COLUMNS.get(mart, ()):
             continue
         if column == "record":
             expressions.append(f"""regexp_replace(record, '"{MART_STAMP}":"[^"]*",?', '', 'g') as record""")
