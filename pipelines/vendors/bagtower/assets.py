@@ -7,28 +7,13 @@ from typing import cast
 
 import pandera.polars as pa
 import polars as pl
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AssetsDefinition,
-    AssetSpec,
-    Config,
-    EnvVar,
-    MaterializeResult,
-    asset,
-    multi_asset,
-)
+from dagster import AssetExecutionContext, AssetsDefinition, Config, EnvVar, MaterializeResult
 
+from pipelines.asset_specs import landed_asset, landed_multi_asset, landed_spec
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
-from pipelines.metadata import (
-    daily_check_specs,
-    land_days,
-    materialize_result,
-    materialize_results,
-    quarantine_check_spec,
-)
-from pipelines.partitions import DAILY, day_window, in_window, today_utc
+from pipelines.metadata import land_days, materialize_result, materialize_results
+from pipelines.partitions import day_window, in_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.settings import data_dir
 from pipelines.vendors.bagtower import paths, transform
@@ -48,7 +33,6 @@ from pipelines.vendors.bagtower.schemas import (
     BagtowerMonitor,
 )
 
-GROUP = "bagtower"
 ISSUES_STREAM = "issues"
 FIRST_RUN_DAYS = 30  # how far back the first issues run looks for modified issues
 # Issues are asked for by their [start, stop] overlapping the window; an issue changed after it
@@ -156,16 +140,9 @@ def land_snapshot(client: BagtowerClient, dataset: str) -> LandingResult:
 
 
 def _snapshot_asset(dataset: str) -> AssetsDefinition:
-    key = AssetKey([VENDOR, dataset])
     description = SNAPSHOTS[dataset][3] + " Snapshot, landed under the run's date."
 
-    @asset(
-        key=key,
-        group_name=GROUP,
-        kinds={"python", "parquet"},
-        description=description,
-        check_specs=[quarantine_check_spec(key)],
-    )
+    @landed_asset(VENDOR, dataset, description=description)
     def _snapshot(bagtower: BagtowerResource) -> MaterializeResult:
         return materialize_result([land_snapshot(bagtower.client(), dataset)])
 
@@ -210,17 +187,10 @@ def land_device_logs(client: BagtowerClient, partition_key: str, *, raw: bool) -
 
 def _log_asset(raw: bool) -> AssetsDefinition:
     dataset = LOG_DATASETS[raw]
-    key = AssetKey([VENDOR, dataset])
     what = "Raw log values" if raw else "Hourly summaries (std, min, median, max, mean, sum) and state changes"
 
-    @asset(
-        key=key,
-        group_name=GROUP,
-        kinds={"python", "parquet"},
-        **DAILY,
-        deps=[AssetKey([VENDOR, "devices"])],
-        description=f"{what} of every device's metrics for each UTC day.",
-        check_specs=daily_check_specs(key),
+    @landed_asset(
+        VENDOR, dataset, daily=True, deps=["devices"], description=f"{what} of every device's metrics for each UTC day."
     )
     def _logs(context: AssetExecutionContext, bagtower: BagtowerResource) -> MaterializeResult:
         return materialize_result(land_days(context, lambda day: [land_device_logs(bagtower.client(), day, raw=raw)]))
@@ -332,8 +302,6 @@ def _with_device_ids(client: BagtowerClient, issues: list[dict]) -> list[dict]:
     return [{**issue, "deviceId": issue.get("deviceId") or owner.get(issue["id"])} for issue in issues]
 
 
-ISSUES_KEY = AssetKey([VENDOR, "issues"])
-EVENTS_KEY = AssetKey([VENDOR, "issue_events"])
 # The incremental runs and the re-sync land the same partitions: a pool limited to one keeps
 # them from running at once.
 ISSUES_POOL = "bagtower_issues"
@@ -345,24 +313,24 @@ class IssuesSyncConfig(Config):
     full_resync: bool = False
 
 
-@multi_asset(
-    specs=[
-        AssetSpec(
-            ISSUES_KEY,
-            group_name=GROUP,
-            kinds={"python", "parquet"},
-            deps=[AssetKey([VENDOR, "devices"])],
+@landed_multi_asset(
+    VENDOR,
+    [
+        landed_spec(
+            VENDOR,
+            "issues",
+            deps=["devices"],
             description="Issues modified since the last run, landed under the day of their last modification "
             "(every issue the service lists on a full re-sync).",
         ),
-        AssetSpec(
-            EVENTS_KEY,
-            group_name=GROUP,
-            kinds={"python", "parquet"},
+        landed_spec(
+            VENDOR,
+            "issue_events",
             description="Events (created, stage changed, closed, archived) of the issues landed with them.",
         ),
     ],
-    check_specs=[quarantine_check_spec(ISSUES_KEY), quarantine_check_spec(EVENTS_KEY)],
+    # Issues land by modification day, not by partition: a cursor, not daily partitions.
+    daily=False,
     name="bagtower_issues",
     pool=ISSUES_POOL,
 )

@@ -5,18 +5,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, EnvVar, MaterializeResult, asset
+from dagster import AssetExecutionContext, EnvVar, MaterializeResult
 
+from pipelines.asset_specs import landed_asset
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
-from pipelines.metadata import daily_check_specs, land_days, materialize_result, quarantine_check_spec
-from pipelines.partitions import DAILY, day_window, today_utc
+from pipelines.metadata import land_days, materialize_result
+from pipelines.partitions import day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.validation import split_foreign
 from pipelines.vendors.baxo import transform
 from pipelines.vendors.baxo.client import VENDOR, BaxoClient
 from pipelines.vendors.baxo.schemas import BaxoContract, BaxoDevice, BaxoHistoric, BaxoRealtime
 
-GROUP = "baxo"
 for _dataset, _schema in {
     "contracts": BaxoContract,
     "devices": BaxoDevice,
@@ -46,12 +46,7 @@ def _contract_devices(client: BaxoClient) -> Iterator[tuple[str, list[str]]]:
             yield contract["id"], device_ids[i : i + DEVICES_PER_REQUEST]
 
 
-@asset(
-    key=AssetKey([VENDOR, "contracts"]),
-    group_name=GROUP,
-    kinds={"python", "parquet"},
-    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "contracts"]))],
-)
+@landed_asset(VENDOR, "contracts")
 def baxo_contracts(baxo: BaxoResource) -> MaterializeResult:
     """Contracts of the account (snapshot, landed under the run's date)."""
     with baxo.client() as client:
@@ -59,25 +54,13 @@ def baxo_contracts(baxo: BaxoResource) -> MaterializeResult:
     return materialize_result([land_frame(VENDOR, "contracts", today_utc(), frame, BaxoContract, "k1?get=contracts")])
 
 
-@asset(
-    key=AssetKey([VENDOR, "devices"]),
-    group_name=GROUP,
-    kinds={"python", "parquet"},
-    deps=[baxo_contracts],
-    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "devices"]))],
-)
+@landed_asset(VENDOR, "devices", deps=["contracts"])
 def baxo_devices(baxo: BaxoResource) -> MaterializeResult:
     """Devices of every contract, each with its details from `get=device` (snapshot)."""
     return materialize_result([land_devices(baxo.client())])
 
 
-@asset(
-    key=AssetKey([VENDOR, "device_realtimes"]),
-    group_name=GROUP,
-    kinds={"python", "parquet"},
-    deps=[baxo_devices],
-    check_specs=[quarantine_check_spec(AssetKey([VENDOR, "device_realtimes"]))],
-)
+@landed_asset(VENDOR, "device_realtimes", deps=["devices"])
 def baxo_device_realtimes(baxo: BaxoResource) -> MaterializeResult:
     """Latest value of every tag of every device (snapshot)."""
     with (
@@ -89,14 +72,7 @@ def baxo_device_realtimes(baxo: BaxoResource) -> MaterializeResult:
     return materialize_result([writer.result])
 
 
-@asset(
-    key=AssetKey([VENDOR, "device_historics"]),
-    group_name=GROUP,
-    kinds={"python", "parquet"},
-    **DAILY,
-    deps=[baxo_devices],
-    check_specs=daily_check_specs(AssetKey([VENDOR, "device_historics"])),
-)
+@landed_asset(VENDOR, "device_historics", daily=True, deps=["devices"])
 def baxo_device_historics(context: AssetExecutionContext, baxo: BaxoResource) -> MaterializeResult:
     """Historic tag values of every device for each UTC day, streamed page by page to Parquet."""
     return materialize_result(land_days(context, lambda day: [land_historics(baxo.client(), day)]))

@@ -7,27 +7,25 @@ that warns while an instance's own monitoring reports issues (a stalled datalogg
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
     AssetMaterialization,
     EnvVar,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
+from pipelines.asset_specs import landed_asset
 from pipelines.cursors import read_cursor, write_cursor
 from pipelines.http import Tally, VendorConfigError, VendorDataError, VendorRequestError
 from pipelines.landing import LandingResult, PartitionWriter, add_to_partition, land_frame, register_dataset
-from pipelines.metadata import daily_check_specs, land_days, materialize_result, quarantine_check_spec
-from pipelines.partitions import DAILY, day_window, today_utc
+from pipelines.metadata import land_days, materialize_result
+from pipelines.partitions import day_window, today_utc
 from pipelines.resources import VendorResource
 from pipelines.vendors.dsmr.client import (
     CONSUMPTION_TODAY,
@@ -56,7 +54,6 @@ from pipelines.vendors.dsmr.schemas import (
     DsmrReading,
 )
 
-GROUP = "dsmr"
 for _dataset, _schema in {
     "meters": DsmrMeter,
     "consumption_today": DsmrConsumptionToday,
@@ -72,6 +69,10 @@ for _dataset, _schema in {
     register_dataset(VENDOR, _dataset, _schema)
 log = logging.getLogger(__name__)
 DATALOGGER_CHECK = "datalogger_healthy"
+DATALOGGER_CHECK_DESCRIPTION = (
+    "No instance reports monitoring issues (DSMR-reader's Status page): a stalled "
+    "datalogger warns here before its readings go missing."
+)
 
 
 class DsmrResource(VendorResource):
@@ -86,23 +87,6 @@ class DsmrResource(VendorResource):
             DsmrClient(instance, timeout_s=self.timeout_s, retry=retry, page_limit=self.page_limit)
             for instance in instances_from_env(self.instances)
         ]
-
-
-def _spec(dataset: str, *extra_checks: str, daily: bool = False) -> dict[str, Any]:
-    key = AssetKey([VENDOR, dataset])
-    descriptions = {
-        DATALOGGER_CHECK: "No instance reports monitoring issues (DSMR-reader's Status page): a stalled "
-        "datalogger warns here before its readings go missing."
-    }
-    return {
-        "key": key,
-        "group_name": GROUP,
-        "kinds": {"python", "parquet"},
-        "check_specs": [
-            *(daily_check_specs(key) if daily else [quarantine_check_spec(key)]),
-            *[AssetCheckSpec(name, asset=key, description=descriptions[name]) for name in extra_checks],
-        ],
-    }
 
 
 # -- landing functions (plain Python: the assets and the tests call them) ------------------------
@@ -328,7 +312,7 @@ def _advance_cursor(instance: str, landed: pl.DataFrame) -> None:
 
 
 # -- assets -----------------------------------------------------------------------------------
-@asset(**_spec("meters", DATALOGGER_CHECK))
+@landed_asset(VENDOR, "meters", extra_checks={DATALOGGER_CHECK: DATALOGGER_CHECK_DESCRIPTION})
 def dsmr_meters(dsmr: DsmrResource) -> MaterializeResult:
     """Configured instances with their zone and newest reading (snapshot), checked against
     each instance's own monitoring."""
@@ -337,67 +321,63 @@ def dsmr_meters(dsmr: DsmrResource) -> MaterializeResult:
     return MaterializeResult(metadata=landed.metadata, check_results=[*(landed.check_results or []), health])
 
 
-@asset(**_spec("consumption_today"), deps=[dsmr_meters])
+@landed_asset(VENDOR, "consumption_today", deps=["meters"])
 def dsmr_consumption_today(dsmr: DsmrResource) -> MaterializeResult:
     """Each instance's consumption of its current local day so far (snapshot)."""
     return materialize_result([land_consumption_today(dsmr.clients())])
 
 
-@asset(**_spec("readings", daily=True), **DAILY, deps=[dsmr_meters])
+@landed_asset(VENDOR, "readings", daily=True, deps=["meters"])
 def dsmr_readings(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's readings (one per 10 s) of each UTC day, streamed page by page."""
     return materialize_result(land_days(context, lambda day: [land_readings(dsmr.clients(), day)]))
 
 
-@asset(**_spec("hour_statistics", daily=True), **DAILY, deps=[dsmr_meters])
+@landed_asset(VENDOR, "hour_statistics", daily=True, deps=["meters"])
 def dsmr_hour_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Hour statistics of every instance for the local day with the partition's date."""
     return materialize_result(land_days(context, lambda day: [land_hour_statistics(dsmr.clients(), day)]))
 
 
-@asset(**_spec("day_statistics", daily=True), **DAILY, deps=[dsmr_meters])
+@landed_asset(VENDOR, "day_statistics", daily=True, deps=["meters"])
 def dsmr_day_statistics(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Day statistics of every instance for the local day with the partition's date."""
     return materialize_result(land_days(context, lambda day: [land_day_statistics(dsmr.clients(), day)]))
 
 
-@asset(**_spec("quarter_hour_peaks", daily=True), **DAILY, deps=[dsmr_meters])
+@landed_asset(VENDOR, "quarter_hour_peaks", daily=True, deps=["meters"])
 def dsmr_quarter_hour_peaks(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's quarter-hour average power (kW) of the quarters starting in each UTC day."""
     return materialize_result(land_days(context, lambda day: [land_quarter_hour_peaks(dsmr.clients(), day)]))
 
 
-@asset(**_spec("electricity_consumption", daily=True), **DAILY, deps=[dsmr_meters])
+@landed_asset(VENDOR, "electricity_consumption", daily=True, deps=["meters"])
 def dsmr_electricity_consumption(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's compacted electricity records (one a minute) of each UTC day."""
     return materialize_result(land_days(context, lambda day: [land_electricity_consumption(dsmr.clients(), day)]))
 
 
-@asset(**_spec("gas_consumption", daily=True), **DAILY, deps=[dsmr_meters])
+@landed_asset(VENDOR, "gas_consumption", daily=True, deps=["meters"])
 def dsmr_gas_consumption(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's gas positions (one an hour) of each UTC day."""
     return materialize_result(land_days(context, lambda day: [land_gas_consumption(dsmr.clients(), day)]))
 
 
-@asset(**_spec("energy_supplier_prices"), deps=[dsmr_meters])
+@landed_asset(VENDOR, "energy_supplier_prices", deps=["meters"])
 def dsmr_energy_supplier_prices(dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's price contracts with their validity dates (snapshot)."""
     return materialize_result([land_energy_supplier_prices(dsmr.clients())])
 
 
-@asset(**_spec("meter_statistics"), deps=[dsmr_meters])
+@landed_asset(VENDOR, "meter_statistics", deps=["meters"])
 def dsmr_meter_statistics(dsmr: DsmrResource) -> MaterializeResult:
     """Every instance's datalogger counters: power failures, voltage sags/swells, rejected
     telegrams (snapshot)."""
     return materialize_result([land_meter_statistics(dsmr.clients())])
 
 
-@asset(
-    key=AssetKey([VENDOR, "readings_recent"]),
-    group_name=GROUP,
-    kinds={"python", "parquet"},
-    deps=[dsmr_meters],
-)
+# Its landing is recorded under `dsmr/readings` (see below): no checks of its own.
+@landed_asset(VENDOR, "readings_recent", deps=["meters"], checks=False)
 def dsmr_readings_recent(context: AssetExecutionContext, dsmr: DsmrResource) -> MaterializeResult:
     """Cursor mode for the schedule: readings after the last landed one, into `readings` partitions.
 

@@ -5,26 +5,17 @@ import os
 from collections.abc import Iterator
 from datetime import timedelta
 
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AssetSpec,
-    EnvVar,
-    MaterializeResult,
-    multi_asset,
-)
+from dagster import AssetExecutionContext, EnvVar, MaterializeResult
 
+from pipelines.asset_specs import landed_multi_asset, landed_spec
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
-from pipelines.metadata import daily_check_specs, land_days, materialize_results
-from pipelines.partitions import DAILY, day_window
+from pipelines.metadata import land_days, materialize_results
+from pipelines.partitions import day_window
 from pipelines.resources import VendorResource
 from pipelines.vendors.encloud import transform
 from pipelines.vendors.encloud.client import DEVICES, PAGE_LIMIT, VENDOR, EncloudClient
 from pipelines.vendors.encloud.schemas import EncloudDevice, EncloudReading
 
-GROUP = "encloud"
-DEVICES_KEY = AssetKey([VENDOR, "devices"])
-READINGS_KEY = AssetKey([VENDOR, "device_readings"])
 register_dataset(VENDOR, "devices", EncloudDevice)
 register_dataset(VENDOR, "device_readings", EncloudReading)
 
@@ -58,18 +49,17 @@ class EncloudResource(VendorResource):
         return list(_split(self.customer_ids)) or [None]
 
 
-@multi_asset(
-    specs=[
-        AssetSpec(DEVICES_KEY, group_name=GROUP, kinds={"python", "parquet"}, description="Routers at each day's end."),
-        AssetSpec(
-            READINGS_KEY,
-            group_name=GROUP,
-            kinds={"python", "parquet"},
+@landed_multi_asset(
+    VENDOR,
+    [
+        landed_spec(VENDOR, "devices", description="Routers at each day's end."),
+        landed_spec(
+            VENDOR,
+            "device_readings",
             description="Requested sensor keys of each router at its last check-in of the day.",
         ),
     ],
-    **DAILY,
-    check_specs=[*daily_check_specs(DEVICES_KEY), *daily_check_specs(READINGS_KEY)],
+    daily=True,
 )
 def encloud_device_pull(context: AssetExecutionContext, encloud: EncloudResource) -> Iterator[MaterializeResult]:
     """One pull of every device (per customer) as of each partition's last second."""

@@ -18,19 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandera.polars as pa
 import polars as pl
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AssetSpec,
-    EnvVar,
-    MaterializeResult,
-    multi_asset,
-)
+from dagster import AssetExecutionContext, EnvVar, MaterializeResult
 
+from pipelines.asset_specs import landed_multi_asset, landed_spec
 from pipelines.http import VendorConfigError
 from pipelines.landing import LandingResult, PartitionWriter, register_dataset
-from pipelines.metadata import daily_check_specs, land_days, materialize_results
-from pipelines.partitions import DAILY, day_window, in_window
+from pipelines.metadata import land_days, materialize_results
+from pipelines.partitions import day_window, in_window
 from pipelines.resources import VendorResource
 from pipelines.validation import split_by_rules, split_foreign
 from pipelines.vendors.primayer import transform
@@ -49,7 +43,6 @@ from pipelines.vendors.primayer.schemas import (
     PrimayerSignal,
 )
 
-GROUP = "primayer"
 for _dataset, _schema in {
     "logger_epochs": PrimayerEpoch,
     "histogram_bins": PrimayerHistogramBin,
@@ -287,32 +280,12 @@ def _land_report(
 
 
 # -- Dagster ------------------------------------------------------------------------------------
-def _key(dataset: str) -> AssetKey:
-    return AssetKey([VENDOR, dataset])
-
-
-def _specs(*datasets: str, deps: tuple[str, ...] = ()) -> list[AssetSpec]:
-    return [
-        AssetSpec(_key(d), group_name=GROUP, kinds={"python", "parquet"}, deps=[_key(x) for x in deps])
-        for d in datasets
-    ]
-
-
-def _checks(*datasets: str) -> list:
-    return [spec for d in datasets for spec in daily_check_specs(_key(d))]
-
-
 GROUP_DATASETS = ("group_summaries", "group_leaks", "group_audio")
 LOGGER_DATASETS = ("logger_epochs", "histogram_bins", "histogram_stats")
 REPORT_DATASETS = ("logger_report", "dma_report")
 
 
-@multi_asset(
-    name="primayer_groups",
-    specs=_specs(*GROUP_DATASETS),
-    check_specs=_checks(*GROUP_DATASETS),
-    **DAILY,
-)
+@landed_multi_asset(VENDOR, [landed_spec(VENDOR, d) for d in GROUP_DATASETS], daily=True, name="primayer_groups")
 def primayer_groups(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Enigma groups with leak counts, their leak findings and correlator audio for one date."""
     yield from materialize_results(
@@ -320,11 +293,8 @@ def primayer_groups(context: AssetExecutionContext, primayer: PrimayerResource) 
     )
 
 
-@multi_asset(
-    name="primayer_loggers",
-    specs=_specs(*LOGGER_DATASETS, deps=("group_leaks",)),
-    check_specs=_checks(*LOGGER_DATASETS),
-    **DAILY,
+@landed_multi_asset(
+    VENDOR, [landed_spec(VENDOR, d, deps=["group_leaks"]) for d in LOGGER_DATASETS], daily=True, name="primayer_loggers"
 )
 def primayer_loggers(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Epochs, noise-histogram long table and statistics of every logger for one UTC day."""
@@ -333,11 +303,8 @@ def primayer_loggers(context: AssetExecutionContext, primayer: PrimayerResource)
     )
 
 
-@multi_asset(
-    name="primayer_logger_info",
-    specs=_specs("logger_info", deps=("group_leaks",)),
-    check_specs=_checks("logger_info"),
-    **DAILY,
+@landed_multi_asset(
+    VENDOR, [landed_spec(VENDOR, "logger_info", deps=["group_leaks"])], daily=True, name="primayer_logger_info"
 )
 def primayer_logger_info(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Battery, cnv and lcf of every logger for one UTC day."""
@@ -346,11 +313,8 @@ def primayer_logger_info(context: AssetExecutionContext, primayer: PrimayerResou
     )
 
 
-@multi_asset(
-    name="primayer_logger_signals",
-    specs=_specs("logger_signals", deps=("group_leaks",)),
-    check_specs=_checks("logger_signals"),
-    **DAILY,
+@landed_multi_asset(
+    VENDOR, [landed_spec(VENDOR, "logger_signals", deps=["group_leaks"])], daily=True, name="primayer_logger_signals"
 )
 def primayer_logger_signals(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """Mobile signal strength of every logger for one UTC day."""
@@ -359,12 +323,7 @@ def primayer_logger_signals(context: AssetExecutionContext, primayer: PrimayerRe
     )
 
 
-@multi_asset(
-    name="primayer_reports",
-    specs=_specs(*REPORT_DATASETS),
-    check_specs=_checks(*REPORT_DATASETS),
-    **DAILY,
-)
+@landed_multi_asset(VENDOR, [landed_spec(VENDOR, d) for d in REPORT_DATASETS], daily=True, name="primayer_reports")
 def primayer_reports(context: AssetExecutionContext, primayer: PrimayerResource) -> Iterator[MaterializeResult]:
     """The logger CSV report for the date and the DMA CSV report over the UTC day."""
     yield from materialize_results(
