@@ -1,6 +1,7 @@
 """The Bagtower simulator's fleet: devices, their metrics and monitors, the issue catalog, and
-the seeded noise everything is drawn from. The HTTP side and the issues, statistics and KPIs
-derived from the fleet are `simulator.py`.
+the seeded noise everything is drawn from. The company's documents, logs and KPIs derived from
+the fleet are `company.py`, its issues and statistics `issue_history.py`, the HTTP side
+`simulator.py`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The DSMR simulator's data model: one meter per instance, its readings, statistics and
 contracts from a seeded generator; and the filters it parses as a real v5.11 server does.
 
-The HTTP side is `simulator.py`.
+The servers that answer from it are `servers.py` (readings) and `derived_answers.py`
+(statistics, consumption), the HTTP side `simulator.py`.
 """
 
 from __future__ import annotations
