@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipelines.lake import data_files_dir
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 # Shares of the fleet by vendor: water-network loggers (BAXO data loggers, Primayer leak
@@ -45,6 +46,7 @@ ENCLOUD_MAX_DEVICES = 4096  # the simulator's device uids are unique up to this 
 PRIMAYER_LOGGERS_PER_GROUP = 100  # serials are 300101 + 100 x group + index: at most 100 per group
 DSMR_KEY_ENV = "DSMR_SCALE_API_KEY"  # one key for every simulated meter
 BAGTOWER_OWN_DEVICES = 5  # the simulator's fleet before `extra_devices`
+LANDED_ZONES = ("landing", "quarantine", "audio")  # audio: Primayer's WAV files, beside its landing
 STATS_URL_ENV = "BENCH_SCALE_STATS_URL"  # where the extraction process reads its simulator's counters
 
 
@@ -276,10 +278,12 @@ def prepare_landing() -> None:
     ensure_schema_partitions()
 
 
-def dbt_build(day: str, select: str) -> dict[str, Any]:
-    """One cold `dbt build` (every seed, model and test unless `select`), in this process (dbt's Python entry)."""
+def dbt_build(day: str, select: str, exclude: str) -> dict[str, Any]:
+    """One cold `dbt build` (every seed, model and test unless `select`/`exclude`), in this process
+    (dbt's Python entry), after the schema-only partitions (`prepare_landing`)."""
     from dbt.cli.main import dbtRunner
 
+    prepare_landing()
     work = Path(os.environ["PIPELINES_DATA_DIR"])
     os.chdir(DBT_PROJECT_DIR)
     baseline = _peak_rss_mb()
@@ -288,6 +292,7 @@ def dbt_build(day: str, select: str) -> dict[str, Any]:
     args += ["--log-path", str(work / "dbt_logs"), "--vars", json.dumps({"min_date": day, "max_date": day})]
     # Cautious: a test on a selected model and an unselected one (a relationship) is left out.
     args += ["--select", select, "--indirect-selection", "cautious"] if select else []
+    args += ["--exclude", exclude] if exclude else []
     result = dbtRunner().invoke(args)
     wall = time.perf_counter() - started
     nodes = json.loads((work / "dbt_target" / "run_results.json").read_text())["results"]
@@ -355,7 +360,9 @@ def fact_rows(work: Path, day: str) -> dict[str, int]:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def run_scale(devices: int, vendors: list[str], work: Path, dbt_select: str = "") -> dict[str, Any]:
+def run_scale(
+    devices: int, vendors: list[str], work: Path, dbt_select: str = "", dbt_exclude: str = ""
+) -> dict[str, Any]:
     from pipelines.run import _as_of
 
     clock = _as_of()
@@ -366,11 +373,13 @@ def run_scale(devices: int, vendors: list[str], work: Path, dbt_select: str = ""
     results["load_average_start"] = os.getloadavg()
     started = time.perf_counter()
     results["extraction"] = {v: extract_vendor(v, sizes[v], clock, day, env) for v in vendors}
-    run_child(["prepare"], env)
-    results["dbt"] = run_child(["dbt", day, dbt_select], env) | {"select": dbt_select or "everything"}
+    selection = {"select": dbt_select or "everything", "exclude": dbt_exclude}
+    results["dbt"] = run_child(["dbt", day, dbt_select, dbt_exclude], env) | selection
     results["total_wall_s"] = time.perf_counter() - started
     results["load_average_end"] = os.getloadavg()
-    results["bytes"] = {zone: tree_bytes(work / zone) for zone in ("landing", "quarantine", "lake")}
+    results["bytes"] = {zone: tree_bytes(work / zone) for zone in LANDED_ZONES + ("lake",)}
+    results["bytes_fct_reading"] = tree_bytes(data_files_dir(work) / "marts" / "fct_reading")
+    results["bytes_by_vendor"] = {v: {zone: tree_bytes(work / zone / v) for zone in LANDED_ZONES} for v in vendors}
     results["rows"] = landed_rows(work)
     results["fct_reading_rows"] = fact_rows(work, day)
     if "baxo" in vendors:  # one landed historic is one fact row: the day's totals must agree
@@ -402,7 +411,7 @@ def extract_vendor(vendor: str, devices: int, clock: datetime, day: str, env: di
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in ("serve", "extract", "prepare", "dbt"):
+    if len(sys.argv) > 1 and sys.argv[1] in ("serve", "extract", "dbt"):
         _internal(sys.argv[1], sys.argv[2:])
         return
     from bench.scale_report import write_report
@@ -413,17 +422,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench", help="where scale-results.* go")
     parser.add_argument("--workdir", type=Path, help="keep the run's data here (default: a temporary folder)")
     parser.add_argument("--dbt-select", default="", help="dbt selection (default: every seed, model and test)")
+    parser.add_argument("--dbt-exclude", default="", help="dbt exclusion, e.g. resource_type:test")
     args = parser.parse_args()
     vendors = args.vendor or list(FLEET_MIX)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        results = run_scale(args.devices, vendors, work, args.dbt_select)
+        results = run_scale(args.devices, vendors, work, args.dbt_select, args.dbt_exclude)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     command = f"python -m bench.scale --devices {args.devices}" + "".join(f" --vendor {v}" for v in args.vendor or ())
     command += f" --dbt-select '{args.dbt_select}'" if args.dbt_select else ""
+    command += f" --dbt-exclude '{args.dbt_exclude}'" if args.dbt_exclude else ""
     write_report(results, args.out, command)
 
 
@@ -431,11 +442,7 @@ def _internal(command: str, args: list[str]) -> None:
     if command == "serve":
         serve(args[0], int(args[1]), datetime.fromisoformat(args[2]))
         return
-    if command == "prepare":
-        prepare_landing()
-        print("RESULT {}", flush=True)
-        return
-    out = extract(args[0], args[1]) if command == "extract" else dbt_build(args[0], args[1])
+    out = extract(args[0], args[1]) if command == "extract" else dbt_build(args[0], args[1], args[2])
     print("RESULT " + json.dumps(out), flush=True)
 
 

@@ -42,8 +42,8 @@ def _vendor_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "| vendor | devices | snapshots s (requests) | day s (requests) | day requests / device | response MB "
         "| extraction CPU s | simulator CPU s | extraction peak RSS MB | simulator peak RSS MB | rows landed "
-        "| rows quarantined | fct_reading rows (day) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| rows quarantined | landed MB | fct_reading rows (day) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for vendor, out in results["extraction"].items():
         sim, snapshots, daily = out["simulator"], out["snapshots"], out["daily"]
@@ -57,6 +57,7 @@ def _vendor_table(results: dict[str, Any]) -> list[str]:
             f"| {snapshots['cpu_s'] + daily['cpu_s']:.1f} | {sim['cpu_s']:.1f} "
             f"| {out['peak_rss_mb']:.0f} | {sim['peak_rss_mb']:.0f} "
             f"| {vendor_rows(results, vendor, 'landing'):,} | {vendor_rows(results, vendor, 'quarantine'):,} "
+            f"| {sum(results['bytes_by_vendor'][vendor].values()) / MB:,.1f} "
             f"| {results['fct_reading_rows'].get(vendor, 0):,} |"
         )
     return lines
@@ -65,17 +66,23 @@ def _vendor_table(results: dict[str, Any]) -> list[str]:
 def _storage(results: dict[str, Any]) -> list[str]:
     sizes = results["bytes"]
     served = sum(out["simulator"]["response_bytes"] for out in results["extraction"].values())
-    landed = sizes["landing"] + sizes["quarantine"]
+    landed = sizes["landing"] + sizes["quarantine"] + sizes["audio"]
+    rows = [
+        ("JSON, CSV and WAV served by the simulators", served),
+        ("landing (Parquet, zstd)", sizes["landing"]),
+        ("quarantine (Parquet)", sizes["quarantine"]),
+        ("audio (Primayer WAV files)", sizes["audio"]),
+        ("lake: catalog, Parquet, dbt's DuckDB file", sizes["lake"]),
+        ("of which `fct_reading`'s Parquet", results["bytes_fct_reading"]),
+    ]
+    facts = sum(results["fct_reading_rows"].values())
     return [
-        "| what | MB | vs JSON served |",
+        "| what | MB | vs what was served |",
         "|---|---|---|",
-        f"| JSON/CSV/WAV served by the simulators | {served / MB:,.1f} | 1 |",
-        f"| landing (Parquet, zstd) | {sizes['landing'] / MB:,.1f} | {sizes['landing'] / max(served, 1):.3f} |",
-        f"| quarantine | {sizes['quarantine'] / MB:,.1f} | {sizes['quarantine'] / max(served, 1):.3f} |",
-        f"| lake (catalog + Parquet + dbt's DuckDB file) | {sizes['lake'] / MB:,.1f} "
-        f"| {sizes['lake'] / max(served, 1):.3f} |",
+        *[f"| {name} | {size / MB:,.1f} | {size / max(served, 1):.3f} |" for name, size in rows],
         "",
-        f"Landing + quarantine is **{served / max(landed, 1):.1f}x** smaller than what the APIs answered.",
+        f"What landed (landing + quarantine + audio) is **{served / max(landed, 1):.1f}x** smaller than what "
+        f"the APIs answered; `fct_reading` takes {results['bytes_fct_reading'] / max(facts, 1):.1f} bytes a row.",
     ]
 
 
@@ -106,9 +113,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## dbt build",
         "",
-        f"One cold `dbt build` (selection: {dbt.get('select', 'everything')}; window vars = the day) on a fresh lake: "
+        f"One cold `dbt build` (selection: {dbt['select']}{' minus ' + dbt['exclude'] if dbt['exclude'] else ''}; "
+        "window vars = the day) on a fresh lake, after the schema-only partitions of datasets nothing landed: "
         f"**{dbt['wall_s']:.1f} s** wall, {dbt['cpu_s']:.1f} s CPU, peak RSS {dbt['peak_rss_mb']:.0f} MB "
-        f"(of which {dbt['baseline_rss_mb']:.0f} MB before the build), {dbt['nodes']} nodes, "
+        f"(of which {dbt['baseline_rss_mb']:.0f} MB before the build: imports), {dbt['nodes']} nodes, "
         f"{'success' if dbt['success'] else 'FAILED: ' + ', '.join(dbt['failed_nodes'])}.",
         f"Slowest nodes: {', '.join(f'`{name}` {s} s' for name, s in dbt['slowest'])}.",
         "",
