@@ -15,7 +15,7 @@ export DBT_DOCS_PORT ?= 8080
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install manifest run test test-fast ui sql docs lint lock bench chaos clean
+.PHONY: install manifest run test test-fast ui sql docs lint lock bench scale chaos clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,13 @@ lint: install
 SCALE ?= default
 bench: manifest
 	$(PY) -m bench.run --scale $(SCALE)
+
+# A simulated fleet of DEVICES for one day: each vendor's extraction over HTTP from its simulator,
+# then dbt; writes bench/scale-results.md and .json (docs/scaling.md). SCALE_ARGS="--vendor baxo".
+DEVICES ?= 10000
+SCALE_ARGS ?=
+scale: manifest
+	$(PY) -m bench.scale --devices $(DEVICES) $(SCALE_ARGS)
 
 # Kill -9 runs at random instants under injected faults, re-run, compare with a clean run
 # (README: "Chaos suite"); CHAOS_ARGS="--seeds 5 --days 3" for more. Exit 1 on any row lost or repeated.

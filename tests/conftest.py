@@ -35,6 +35,7 @@ SLOW_MODULES = {
     "test_primayer_more_pipeline",
     "test_primayer_pipeline",
     "test_run",
+    "test_scale_smoke",
     "test_type_quarantine",
 }
 
