@@ -28,7 +28,8 @@ NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)  # the simulator's clock in the iss
 
 
 def client_for(server, api_key: str = API_KEY, timeout_s: float = 30.0) -> BagtowerClient:
-    retry = RetryPolicy(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.2)
+    # A 429's `Retry-After: 1` is honoured (test_http); here waiting it out only adds seconds.
+    retry = RetryPolicy(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.2, retry_after_max_s=0.05)
     return BagtowerClient(f"{server.url}/prod", api_key, COMPANY_ID, timeout_s=timeout_s, retry=retry)
 
 
