@@ -14,6 +14,18 @@ def data_dir() -> Path:
     return Path(os.environ.get("PIPELINES_DATA_DIR", PROJECT_ROOT / "data")).resolve()
 
 
+# Where landing, quarantine, audio and cursors live: the data directory (the default) or an
+# object store prefix, `s3://bucket/prefix` (pipelines/landing_s3.py). Logs, Dagster's home and
+# the lake's catalog stay in the (local) data directory either way.
+LANDING_URI_ENV = "PIPELINES_LANDING_URI"
+
+
+def landing_uri() -> str:
+    """`PIPELINES_LANDING_URI` without its trailing slash, or the data directory's path."""
+    configured = os.environ.get(LANDING_URI_ENV, "").strip().rstrip("/")
+    return configured or str(data_dir())
+
+
 def partitions_start_date() -> str:
     """First daily partition (`PIPELINES_START_DATE`, ISO date)."""
     return os.environ.get("PIPELINES_START_DATE", "2026-01-01")
