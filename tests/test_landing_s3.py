@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import jinja2
+import pandera.polars as pa
 import polars as pl
 import pytest
 import yaml
@@ -23,7 +25,7 @@ from pipelines import landing
 from pipelines.cursors import read_cursor
 from pipelines.http import RetryPolicy
 from pipelines.lake import load_extensions
-from pipelines.landing import landing_store
+from pipelines.landing import land_frame, landing_store
 from pipelines.landing_s3 import MANIFEST, S3LandingStore
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from pipelines.vendors.baxo.assets import land_historics
@@ -37,6 +39,11 @@ from tests.services import S3Server
 
 DAY = "2026-11-20"
 HISTORICS = f"landing/baxo/device_historics/date={DAY}"
+
+
+class Reading(pa.DataFrameModel):
+    name: str
+    value: float
 
 
 @pytest.fixture
@@ -203,3 +210,16 @@ def test_the_s3_store_is_chosen_by_the_landing_uri(s3_landing: str) -> None:
     store = landing_store()
     assert isinstance(store, S3LandingStore)
     assert (store.bucket, store.prefix) == (s3_landing, "telemetry")
+
+
+def test_a_bucket_that_refuses_fails_naming_the_partition_not_the_secret(
+    s3_landing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINES_LANDING_URI", "s3://no-such-landing-bucket/telemetry")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-print-me")
+    frame = pl.DataFrame({"name": ["a"], "value": [1.0]})
+    with pytest.raises(Exception) as failure:
+        land_frame("v", "d", DAY, frame, Reading, "e")
+    message = "".join(traceback.format_exception(failure.value))
+    assert "no-such-landing-bucket" in message and f"v/d/date={DAY}" in message
+    assert "do-not-print-me" not in message
