@@ -5,17 +5,20 @@ process that wrote them. dbt's own reading of the bucket: tests/test_landing_s3_
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import traceback
 import uuid
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import jinja2
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 import pytest
@@ -34,6 +37,7 @@ from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorCo
 from pipelines.vendors.dsmr.assets import land_recent_readings
 from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance
 from pipelines.vendors.dsmr.simulator import DEFAULT_INSTANCES, DsmrSimulatorConfig
+from pipelines.vendors.primayer.audio import WavPartition
 from tests.landed import rows_of
 from tests.services import S3Server
 
@@ -223,3 +227,18 @@ def test_a_bucket_that_refuses_fails_naming_the_partition_not_the_secret(
     message = "".join(traceback.format_exception(failure.value))
     assert "no-such-landing-bucket" in message and f"v/d/date={DAY}" in message
     assert "do-not-print-me" not in message
+
+
+def test_wav_files_are_published_with_their_day_and_named_where_they_will_be(
+    s3_landing: str, moto_s3: S3Server, data_dir: Path
+) -> None:
+    samples = np.arange(256, dtype=np.uint8)
+    for _ in range(2):  # a re-run replaces the day's clips
+        with WavPartition(DAY) as wavs:
+            path = wavs.write("7_1001_20261120T101500Z.wav", samples, 4000)
+    assert path.startswith(f"audio/primayer/date={DAY}/v=") and path.endswith(".wav")
+    assert object_keys(moto_s3, s3_landing, "audio/") == sorted([path, f"audio/primayer/date={DAY}/{MANIFEST}"])
+    body = moto_s3.client().get_object(Bucket=s3_landing, Key=f"telemetry/{path}")["Body"].read()
+    with wave.open(io.BytesIO(body), "rb") as wav:
+        assert (wav.getframerate(), wav.readframes(256)) == (4000, samples.tobytes())
+    assert not (data_dir / "audio").exists()
