@@ -242,3 +242,10 @@ def test_wav_files_are_published_with_their_day_and_named_where_they_will_be(
     with wave.open(io.BytesIO(body), "rb") as wav:
         assert (wav.getframerate(), wav.readframes(256)) == (4000, samples.tobytes())
     assert not (data_dir / "audio").exists()
+
+
+def test_a_landing_uri_that_is_not_s3_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPELINES_LANDING_URI", "gs://user:hunter2@bucket/prefix")
+    with pytest.raises(ValueError, match="PIPELINES_LANDING_URI must be s3://") as refused:
+        landing_store()
+    assert "hunter2" not in str(refused.value)
