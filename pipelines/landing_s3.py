@@ -95,17 +95,17 @@ class S3LandingStore:
         return f"{staged.key}/{VERSION_PREFIX}{staged.version}/{name}"
 
     def publish(self, staged: Staged) -> None:
-        files = sorted(path.name for path in staged.folder.iterdir() if path.is_file())
-        for name in files:
-            self._upload(staged.folder / name, self.published_key(staged, name))
-        replaced = self._live_version(staged.key)
-        manifest = {
-            "version": staged.version,
-            "files": files,
-            "published_at": datetime.now(UTC).isoformat(),
-        }
-        self.write_text(f"{staged.key}/{MANIFEST}", json.dumps(manifest))
-        shutil.rmtree(staged.folder, ignore_errors=True)
+        try:
+            files = sorted(path.name for path in staged.folder.iterdir() if path.is_file())
+            for name in files:
+                self._upload(staged.folder / name, self.published_key(staged, name))
+            replaced = self._live_version(staged.key)
+            manifest = {"version": staged.version, "files": files, "published_at": datetime.now(UTC).isoformat()}
+            self.write_text(f"{staged.key}/{MANIFEST}", json.dumps(manifest))
+        finally:
+            # Uploaded or failed, the staged copy is done with; a failed upload's objects are
+            # orphans the next publish removes.
+            shutil.rmtree(staged.folder, ignore_errors=True)
         self._remove_versions(staged.key, live=staged.version, replaced=replaced)
 
     def discard(self, staged: Staged) -> None:
