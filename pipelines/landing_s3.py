@@ -7,11 +7,12 @@ S3 has no rename, so a partition is published in three steps:
 2. one small object, `date=D/_manifest.json`, is written naming that version live. A PUT
    replaces an object whole, so readers see the previous manifest or the new one, never a mix;
    dbt's sources read only the files of the versions a manifest names;
-3. only then are the replaced version and the orphans of crashed writers (versions older than
-   `STALE_LEFTOVER_S` that no manifest names; younger ones may be a live writer's) deleted.
+3. only then are the replaced version and the orphans of crashed writers deleted: versions no
+   manifest names whose newest object was uploaded more than `STALE_LEFTOVER_S` ago (a younger
+   one may be a live writer's, still uploading or about to write its manifest).
 A writer killed before step 2 leaves the previous partition live and whole; its uploaded files
-are removed by the next publish of that partition. Version names start with the UTC time of
-their staging, so their age is read from the name.
+are removed by a later publish of that partition. Version names start with the UTC time of their
+staging, so they sort by age and never repeat.
 
 boto3 because it is already pinned (moto's S3 server, the tests' S3, depends on it), reads the
 standard `AWS_*` settings and credential chain by itself, and uploads a large part in multipart
@@ -26,7 +27,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -50,15 +50,6 @@ _DELETE_BATCH = 1000
 def new_version() -> str:
     """Sortable by staging time, unique across writers: `20261202T041500123456Z-<12 hex>`."""
     return f"{datetime.now(UTC).strftime(_VERSION_TIME_FORMAT)}-{uuid.uuid4().hex[:12]}"
-
-
-def version_age_s(version: str) -> float | None:
-    """Seconds since the version was staged, or None for a name this module did not write."""
-    try:
-        staged = datetime.strptime(version.split("-", 1)[0], _VERSION_TIME_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return time.time() - staged.timestamp()
 
 
 def s3_client() -> Any:
@@ -157,22 +148,27 @@ class S3LandingStore:
         text = self.read_text(f"{key}/{MANIFEST}")
         return json.loads(text)["version"] if text is not None else None
 
-    def _keys(self, key_prefix: str) -> Iterator[str]:
+    def _objects(self, key_prefix: str) -> Iterator[dict[str, Any]]:
+        """Every object under the prefix, as S3 lists it (`Key`, `LastModified`, ...)."""
         pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._object(key_prefix))
         for page in pages:
-            for item in page.get("Contents", []):
-                yield item["Key"]
+            yield from page.get("Contents", [])
+
+    def _keys(self, key_prefix: str) -> Iterator[str]:
+        return (item["Key"] for item in self._objects(key_prefix))
 
     def _remove_versions(self, key: str, live: str, replaced: str | None) -> None:
         """Delete the replaced version and stale orphans, never the live one."""
         by_version: dict[str, list[str]] = defaultdict(list)
-        for object_key in self._keys(f"{key}/{VERSION_PREFIX}"):
-            version = object_key.removeprefix(f"{self._object(key)}/{VERSION_PREFIX}").split("/", 1)[0]
-            by_version[version].append(object_key)
+        newest: dict[str, datetime] = {}
+        for item in self._objects(f"{key}/{VERSION_PREFIX}"):
+            version = item["Key"].removeprefix(f"{self._object(key)}/{VERSION_PREFIX}").split("/", 1)[0]
+            by_version[version].append(item["Key"])
+            newest[version] = max(item["LastModified"], newest.get(version, item["LastModified"]))
         doomed = [
             object_key
             for version, keys in by_version.items()
-            if version != live and (version == replaced or _is_stale(version))
+            if version != live and (version == replaced or _is_stale(newest[version]))
             for object_key in keys
         ]
         for start in range(0, len(doomed), _DELETE_BATCH):
@@ -180,7 +176,7 @@ class S3LandingStore:
             self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
 
-def _is_stale(version: str) -> bool:
-    """An orphan old enough that no live writer can still be about to publish it."""
-    age = version_age_s(version)
-    return age is not None and age > landing.STALE_LEFTOVER_S
+def _is_stale(last_upload: datetime) -> bool:
+    """An orphan whose last upload is old enough that no live writer can still be about to
+    publish it (S3's clock against ours: an hour dwarfs any skew)."""
+    return (datetime.now(UTC) - last_upload).total_seconds() > landing.STALE_LEFTOVER_S
