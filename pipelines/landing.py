@@ -85,6 +85,11 @@ def partition_key(zone: str, vendor: str, dataset: str, partition_date: str) -> 
     return f"{zone}/{vendor}/{dataset}/date={partition_date}"
 
 
+def partition_dir(zone: str, vendor: str, dataset: str, partition_date: str) -> Path:
+    """`data/<zone>/<vendor>/<dataset>/date=YYYY-MM-DD` when landing is on the local disk."""
+    return data_dir() / partition_key(zone, vendor, dataset, partition_date)
+
+
 @dataclass(frozen=True)
 class Staged:
     """A partition being written: its parts go into `folder` (always on the local disk), and
