@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.settings import data_dir
+from pipelines.settings import data_dir, landing_uri
 
 LAKE_ALIAS = "lake"
 # dbt's schemas in the lake (dbt_project.yml): readers start in the marts, the rest is a prefix away.
@@ -141,9 +141,10 @@ def _sql_string(value: str | Path) -> str:
 
 
 def needed_extensions(root: Path | None = None) -> list[str]:
-    """The lake's extensions for this configuration: its catalog's, and httpfs for data on S3."""
+    """The lake's extensions for this configuration: its catalog's, and httpfs for data on S3,
+    the lake's own or the landing zone's that dbt's sources read (`PIPELINES_LANDING_URI`)."""
     names = ["ducklake", catalog_kind(root)]
-    if data_path(root).startswith("s3://"):
+    if data_path(root).startswith("s3://") or landing_uri().startswith("s3://"):
         names.append("httpfs")
     return names
 

@@ -3,11 +3,17 @@
 A partition is written page by page into hidden temporary folders beside its final place and
 swapped in only when the whole partition is complete, so readers never see a partial partition
 and a re-run replaces the partition instead of appending to it.
+
+Where partitions are published is a `LandingStore`: the local data directory (folders swapped
+in by renames, below) or an object store prefix, `PIPELINES_LANDING_URI=s3://bucket/prefix`
+(`pipelines/landing_s3.py`: versioned prefixes named live by a manifest object, since S3 cannot
+rename). Every writer and reader of landed partitions goes through `landing_store()`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -16,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import pandera.polars as pa
 import polars as pl
 
 from pipelines.http import Tally
-from pipelines.settings import data_dir
+from pipelines.settings import data_dir, landing_uri
 from pipelines.validation import as_quarantine, quarantine_frame, split_valid, unique_keys
 
 # Every dataset a vendor lands, with its schema: lets dbt read a vendor that has landed nothing yet.
@@ -37,25 +44,25 @@ def register_dataset(vendor: str, dataset: str, schema: type[pa.DataFrameModel])
     return dataset
 
 
-def ensure_schema_partitions() -> list[Path]:
+def ensure_schema_partitions() -> list[str]:
     """Give every registered dataset that has no partition yet an empty, schema-only one.
 
     dbt sources glob `date=*/*.parquet`, and DuckDB refuses a glob that matches nothing, so a
     vendor that is not configured (or not extracted yet) would break every model. The empty
-    `date=none` partition carries the columns and no rows. Returns the folders written.
+    `date=none` partition carries the columns and no rows. Returns where they were written.
     """
-    recover_interrupted_swaps()
+    store = landing_store()
+    store.recover_all()
     written = []
     for (vendor, dataset), schema in sorted(_DATASETS.items(), key=lambda item: item[0]):
         for zone, frame in (("landing", schema.empty()), ("quarantine", quarantine_frame(pl.DataFrame(), ""))):
-            folder = data_dir() / zone / vendor / dataset
-            if any(folder.glob("date=*/*.parquet")):
+            if store.partitions(f"{zone}/{vendor}/{dataset}"):
                 continue
-            tmp = folder / f".tmp-{SCHEMA_ONLY_PARTITION}-{uuid.uuid4().hex[:12]}"
-            tmp.mkdir(parents=True)
-            _stamp(frame, datetime.now(UTC).replace(tzinfo=None), "").write_parquet(tmp / "part-00000.parquet")
-            swap_in(tmp, folder / SCHEMA_ONLY_PARTITION)
-            written.append(folder / SCHEMA_ONLY_PARTITION)
+            staged = store.stage(f"{zone}/{vendor}/{dataset}/{SCHEMA_ONLY_PARTITION}")
+            stamped = _stamp(frame, datetime.now(UTC).replace(tzinfo=None), "")
+            stamped.write_parquet(staged.folder / "part-00000.parquet")
+            store.publish(staged)
+            written.append(store.location(staged.key))
     return written
 
 
@@ -72,9 +79,137 @@ def _stamp(frame: pl.DataFrame, extracted_at: datetime, source: str) -> pl.DataF
     )
 
 
+def partition_key(zone: str, vendor: str, dataset: str, partition_date: str) -> str:
+    """`<zone>/<vendor>/<dataset>/date=YYYY-MM-DD` with zone `landing` or `quarantine`: a
+    partition's place under the landing root (`landing_store()`)."""
+    return f"{zone}/{vendor}/{dataset}/date={partition_date}"
+
+
 def partition_dir(zone: str, vendor: str, dataset: str, partition_date: str) -> Path:
-    """`data/<zone>/<vendor>/<dataset>/date=YYYY-MM-DD` with zone `landing` or `quarantine`."""
-    return data_dir() / zone / vendor / dataset / f"date={partition_date}"
+    """`data/<zone>/<vendor>/<dataset>/date=YYYY-MM-DD` when landing is on the local disk."""
+    return data_dir() / partition_key(zone, vendor, dataset, partition_date)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A partition being written: its parts go into `folder` (always on the local disk), and
+    `LandingStore.publish` makes them the partition `key` in one step."""
+
+    key: str
+    folder: Path
+    version: str
+
+
+class LandingStore(Protocol):
+    """Where partitions are published; keys are relative to the landing root
+    (`<zone>/<vendor>/<dataset>/date=...`, `cursors/<vendor>/<stream>.json`)."""
+
+    def location(self, key: str) -> str:
+        """The path or URI of `key`, for metadata and messages."""
+        ...
+
+    def stage(self, key: str) -> Staged:
+        """A fresh, empty local folder for the parts of a new version of partition `key`."""
+        ...
+
+    def published_key(self, staged: Staged, name: str) -> str:
+        """The key a staged file `name` will have once published (e.g. a WAV's path in its table)."""
+        ...
+
+    def publish(self, staged: Staged) -> None:
+        """Make the staged files the partition, replacing the previous version whole."""
+        ...
+
+    def discard(self, staged: Staged) -> None:
+        """Drop a staged version that must not be published (its writer failed)."""
+        ...
+
+    def recover(self, key: str) -> bool:
+        """Make partition `key` whole again after a crashed publish; True if it had to."""
+        ...
+
+    def recover_all(self) -> list[str]:
+        """Every partition recovered after crashed publishes (before dbt reads)."""
+        ...
+
+    def partitions(self, dataset_key: str) -> list[str]:
+        """The published partitions of `<zone>/<vendor>/<dataset>`, as `date=...` names."""
+        ...
+
+    def read_partition(self, key: str) -> pl.DataFrame | None:
+        """The rows of a published partition, or None when it was never published."""
+        ...
+
+    def read_text(self, key: str) -> str | None:
+        """A small document (a cursor), or None when absent."""
+        ...
+
+    def write_text(self, key: str, text: str) -> None:
+        """Replace a small document whole: readers see the old or the new text."""
+        ...
+
+
+class LocalLandingStore:
+    """Partitions as folders under the data directory, published by renames (`swap_in`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def location(self, key: str) -> str:
+        return str(self.root / key)
+
+    def stage(self, key: str) -> Staged:
+        final = self.root / key
+        token = uuid.uuid4().hex[:12]
+        folder = final.parent / f".tmp-{final.name}-{token}"
+        folder.mkdir(parents=True, exist_ok=False)
+        return Staged(key, folder, token)
+
+    def published_key(self, staged: Staged, name: str) -> str:
+        return f"{staged.key}/{name}"
+
+    def publish(self, staged: Staged) -> None:
+        swap_in(staged.folder, self.root / staged.key)
+
+    def discard(self, staged: Staged) -> None:
+        shutil.rmtree(staged.folder, ignore_errors=True)
+
+    def recover(self, key: str) -> bool:
+        return recover_interrupted_swap(self.root / key)
+
+    def recover_all(self) -> list[str]:
+        return [str(path) for path in recover_interrupted_swaps()]
+
+    def partitions(self, dataset_key: str) -> list[str]:
+        folder = self.root / dataset_key
+        return sorted({part.parent.name for part in folder.glob("date=*/*.parquet")})
+
+    def read_partition(self, key: str) -> pl.DataFrame | None:
+        folder = self.root / key
+        self.recover(key)
+        return pl.read_parquet(folder / "*.parquet") if folder.exists() else None
+
+    def read_text(self, key: str) -> str | None:
+        path = self.root / key
+        return path.read_text() if path.exists() else None
+
+    def write_text(self, key: str, text: str) -> None:
+        """Temp file + rename: the rename replaces the document atomically."""
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(text)
+        tmp.replace(path)
+
+
+def landing_store() -> LandingStore:
+    """The store `PIPELINES_LANDING_URI` names: an `s3://` prefix, else the data directory."""
+    uri = landing_uri()
+    if uri.startswith("s3://"):
+        from pipelines.landing_s3 import S3LandingStore  # boto3 is only needed for S3
+
+        return S3LandingStore(uri)
+    return LocalLandingStore(Path(uri))
 
 
 @dataclass
@@ -125,16 +260,15 @@ class PartitionWriter:
         self._pending_rows = 0
         self.extracted_at = datetime.now(UTC).replace(tzinfo=None)
         self.result = LandingResult(vendor, dataset, partition_date, tally=self.tally)
-        token = uuid.uuid4().hex[:12]
-        self._final = {z: partition_dir(z, vendor, dataset, partition_date) for z in ("landing", "quarantine")}
-        for final in self._final.values():
-            recover_interrupted_swap(final)
-        self._tmp = {z: p.parent / f".tmp-{p.name}-{token}" for z, p in self._final.items()}
+        self._store = landing_store()
+        self._keys = {z: partition_key(z, vendor, dataset, partition_date) for z in ("landing", "quarantine")}
+        for key in self._keys.values():
+            self._store.recover(key)
+        self._staged: dict[str, Staged] = {}
         self._counts = {"landing": 0, "quarantine": 0}
 
     def __enter__(self) -> PartitionWriter:
-        for tmp in self._tmp.values():
-            tmp.mkdir(parents=True, exist_ok=False)
+        self._staged = {zone: self._store.stage(key) for zone, key in self._keys.items()}
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -177,7 +311,7 @@ class PartitionWriter:
             return  # one empty part is enough to carry the schema
         n = self._counts[zone]
         _stamp(frame, self.extracted_at, self.source).write_parquet(
-            self._tmp[zone] / f"part-{n:05d}.parquet", compression="zstd"
+            self._staged[zone].folder / f"part-{n:05d}.parquet", compression="zstd"
         )
         self._counts[zone] = n + 1
 
@@ -188,8 +322,8 @@ class PartitionWriter:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
-            for tmp in self._tmp.values():
-                shutil.rmtree(tmp, ignore_errors=True)
+            for staged in self._staged.values():
+                self._store.discard(staged)
             return
         self._flush()
         mismatch = self.tally.mismatch()
@@ -200,15 +334,15 @@ class PartitionWriter:
         if self._counts["quarantine"] == 0:
             self._write_part("quarantine", quarantine_frame(pl.DataFrame(), ""))
         for zone in ("landing", "quarantine"):
-            swap_in(self._tmp[zone], self._final[zone])
+            self._store.publish(self._staged[zone])
         self.result.parts = self._counts["landing"]
-        self.result.path = str(self._final["landing"])
+        self.result.path = self._store.location(self._keys["landing"])
 
     def _hold_back(self, reason: str) -> None:
         """Move every landed part to quarantine with `reason`: a partition the API's count does not
         confirm never reaches the facts, and stays visible (and whole) in `quarantined_records`."""
         log.error("%s; %s held back: %d rows to quarantine", reason, self.result.dataset, self.result.landed_rows)
-        landed_parts = sorted(self._tmp["landing"].glob("part-*.parquet"))
+        landed_parts = sorted(self._staged["landing"].folder.glob("part-*.parquet"))
         for part in landed_parts:
             rows = pl.read_parquet(part).drop(STAMP_COLUMNS)
             part.unlink()
@@ -282,9 +416,8 @@ def land_frame(
 
 
 def _read_landed(zone: str, vendor: str, dataset: str, partition_date: str) -> pl.DataFrame | None:
-    folder = partition_dir(zone, vendor, dataset, partition_date)
-    recover_interrupted_swap(folder)
-    return pl.read_parquet(folder / "*.parquet").drop(STAMP_COLUMNS) if folder.exists() else None
+    landed = landing_store().read_partition(partition_key(zone, vendor, dataset, partition_date))
+    return landed.drop(STAMP_COLUMNS) if landed is not None else None
 
 
 def add_to_partition(

@@ -31,6 +31,7 @@ SLOW_MODULES = {
     "test_encloud_pipeline",
     "test_isolation",
     "test_lake",
+    "test_landing_s3_warehouse",
     "test_orchestration",
     "test_primayer_more_pipeline",
     "test_primayer_pipeline",

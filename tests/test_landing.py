@@ -128,8 +128,8 @@ def test_schema_only_partition_for_datasets_not_landed_yet(data_dir: Path) -> No
     register_dataset("v", "d", Reading)
     land_frame("v", "landed", "2026-01-01", pl.DataFrame({"name": ["a"], "value": [1.0]}), Reading, "e")
     written = ensure_schema_partitions()
-    assert data_dir / "landing" / "v" / "d" / SCHEMA_ONLY_PARTITION in written
-    assert data_dir / "landing" / "v" / "landed" / SCHEMA_ONLY_PARTITION not in written
+    assert str(data_dir / "landing" / "v" / "d" / SCHEMA_ONLY_PARTITION) in written
+    assert str(data_dir / "landing" / "v" / "landed" / SCHEMA_ONLY_PARTITION) not in written
     empty = pl.read_parquet(data_dir / "landing" / "v" / "d" / SCHEMA_ONLY_PARTITION / "*.parquet")
     assert empty.height == 0 and empty.columns == ["name", "value", "_extracted_at", "_source"]
     assert ensure_schema_partitions() == []  # idempotent

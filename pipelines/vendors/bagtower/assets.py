@@ -11,11 +11,10 @@ from dagster import AssetExecutionContext, AssetsDefinition, Config, EnvVar, Mat
 
 from pipelines.asset_specs import landed_asset, landed_multi_asset, landed_spec
 from pipelines.cursors import read_cursor, write_cursor
-from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
+from pipelines.landing import LandingResult, PartitionWriter, land_frame, landing_store, register_dataset
 from pipelines.metadata import land_days, materialize_result, materialize_results
 from pipelines.partitions import day_window, in_window, today_utc
 from pipelines.resources import VendorResource
-from pipelines.settings import data_dir
 from pipelines.vendors.bagtower import paths, transform
 from pipelines.vendors.bagtower.client import VENDOR, BagtowerClient
 from pipelines.vendors.bagtower.schemas import (
@@ -280,11 +279,10 @@ def _advance_cursor(landed: pl.DataFrame, cursor: dict | None, fallback: datetim
 
 def _landed_days(dataset: str) -> set[date]:
     """The days a dataset has landed partitions for (not the schema-only one)."""
-    folder = data_dir() / "landing" / VENDOR / dataset
     days = set()
-    for partition in folder.glob("date=*"):
+    for partition in landing_store().partitions(f"landing/{VENDOR}/{dataset}"):
         try:
-            days.add(date.fromisoformat(partition.name.removeprefix("date=")))
+            days.add(date.fromisoformat(partition.removeprefix("date=")))
         except ValueError:
             continue  # date=none: the empty, schema-only partition
     return days

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import shutil
-import uuid
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ from types import TracebackType
 import numpy as np
 import polars as pl
 
-from pipelines.landing import recover_interrupted_swap, swap_in
+from pipelines.landing import Staged, landing_store
 from pipelines.settings import data_dir
 from pipelines.validation import as_quarantine
 
@@ -108,36 +106,46 @@ def clip_statistics(audio: list[np.ndarray], sample_rate_hz: int) -> pl.DataFram
     )
 
 
+def audio_key(partition_date: str) -> str:
+    return f"audio/primayer/date={partition_date}"
+
+
 def audio_dir(partition_date: str) -> Path:
-    return data_dir() / "audio" / "primayer" / f"date={partition_date}"
+    """The day's WAV folder when landing is on the local disk."""
+    return data_dir() / audio_key(partition_date)
 
 
 class WavPartition:
-    """Writes a partition's WAV files into a hidden folder and swaps it in on a clean exit,
-    so a re-run replaces the day's clips and readers never see half a file."""
+    """Stages a partition's WAV files and publishes them whole on a clean exit (a folder swap on
+    disk, a manifest on an object store: `landing_store()`), so a re-run replaces the day's clips
+    and readers never see half a file."""
 
     def __init__(self, partition_date: str) -> None:
-        self.final = audio_dir(partition_date)
-        self.tmp = self.final.parent / f".tmp-{self.final.name}-{uuid.uuid4().hex[:12]}"
-        recover_interrupted_swap(self.final)
+        self.store = landing_store()
+        self.key = audio_key(partition_date)
+        self.store.recover(self.key)
+        self.staged: Staged | None = None
 
     def __enter__(self) -> WavPartition:
-        self.tmp.mkdir(parents=True, exist_ok=False)
+        self.staged = self.store.stage(self.key)
         return self
 
     def write(self, name: str, samples: np.ndarray, sample_rate_hz: int) -> str:
-        """Write one clip; returns its path relative to the data directory (its final place)."""
-        with wave.open(str(self.tmp / name), "wb") as wav:
+        """Write one clip; returns its path relative to the landing root (its published place)."""
+        assert self.staged is not None, "write inside `with WavPartition(...)`"
+        with wave.open(str(self.staged.folder / name), "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(1)  # 8-bit WAV is unsigned, exactly the service's bytes
             wav.setframerate(sample_rate_hz)
             wav.writeframes(samples.astype(np.uint8).tobytes())
-        return str((self.final / name).relative_to(data_dir()))
+        return self.store.published_key(self.staged, name)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.staged is None:
             return
-        swap_in(self.tmp, self.final)
+        if exc_type is not None:
+            self.store.discard(self.staged)
+            return
+        self.store.publish(self.staged)
