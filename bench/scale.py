@@ -359,6 +359,14 @@ def fact_rows(work: Path, day: str) -> dict[str, int]:
     return {vendor: count for vendor, count in rows}
 
 
+def catalog_commits(work: Path) -> int:
+    """Snapshots the build committed to the lake's catalog (one per model or seed written, and DDL)."""
+    from pipelines.lake import LAKE_ALIAS, connect
+
+    with connect(root=work) as con:
+        return con.execute(f"select count(*) from ducklake_snapshots('{LAKE_ALIAS}')").fetchone()[0]  # type: ignore[index]
+
+
 # -- the run ------------------------------------------------------------------------------------
 def run_scale(
     devices: int, vendors: list[str], work: Path, dbt_select: str = "", dbt_exclude: str = ""
@@ -382,6 +390,7 @@ def run_scale(
     results["bytes_by_vendor"] = {v: {zone: tree_bytes(work / zone / v) for zone in LANDED_ZONES} for v in vendors}
     results["rows"] = landed_rows(work)
     results["fct_reading_rows"] = fact_rows(work, day)
+    results["catalog_commits"] = catalog_commits(work)
     if "baxo" in vendors:  # one landed historic is one fact row: the day's totals must agree
         results["baxo_historics_day_rows"] = day_rows(work, "baxo", "device_historics", day)
     return results
