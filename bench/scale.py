@@ -12,7 +12,7 @@ bytes landed (landing, quarantine, lake), the rows landed per dataset and the ro
 `fct_reading` per vendor for the day. Writes `<out>/scale-results.md` and `.json`.
 
 Internal entry points, one process each: `serve <vendor> <devices> <clock>` (prints `PORT n`),
-`extract <vendor> <day>` and `dbt <day>` (print one `RESULT {json}` line).
+`extract <vendor> <day>` and `dbt <day> <select> <exclude>` (print one `RESULT {json}` line).
 """
 
 from __future__ import annotations
@@ -244,10 +244,10 @@ def extract(vendor: str, day: str) -> dict[str, Any]:
     from dagster import materialize
 
     from pipelines.extraction import extraction_assets, vendor_resources
-    from pipelines.run import _vendor_of
 
     resources = vendor_resources()
-    assets = [a for a in extraction_assets if _vendor_of(a) == vendor]
+    # Extraction asset keys start with the vendor: `[vendor, dataset]`.
+    assets = [a for a in extraction_assets if next(iter(a.keys)).path[0] == vendor]
     out: dict[str, Any] = {"baseline_rss_mb": _peak_rss_mb()}
     for stage, selection, partition in (
         ("snapshots", [a for a in assets if a.partitions_def is None], None),
