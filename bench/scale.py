@@ -12,7 +12,7 @@ bytes landed (landing, quarantine, lake), the rows landed per dataset and the ro
 `fct_reading` per vendor for the day. Writes `<out>/scale-results.md` and `.json`.
 
 Internal entry points, one process each: `serve <vendor> <devices> <clock>` (prints `PORT n`),
-`extract <vendor> <day>` and `dbt <day>` (print one `RESULT {json}` line).
+`extract <vendor> <day>` and `dbt <day> <select> <exclude>` (print one `RESULT {json}` line).
 """
 
 from __future__ import annotations
@@ -244,10 +244,10 @@ def extract(vendor: str, day: str) -> dict[str, Any]:
     from dagster import materialize
 
     from pipelines.extraction import extraction_assets, vendor_resources
-    from pipelines.run import _vendor_of
 
     resources = vendor_resources()
-    assets = [a for a in extraction_assets if _vendor_of(a) == vendor]
+    # Extraction asset keys start with the vendor: `[vendor, dataset]`.
+    assets = [a for a in extraction_assets if next(iter(a.keys)).path[0] == vendor]
     out: dict[str, Any] = {"baseline_rss_mb": _peak_rss_mb()}
     for stage, selection, partition in (
         ("snapshots", [a for a in assets if a.partitions_def is None], None),
@@ -359,6 +359,14 @@ def fact_rows(work: Path, day: str) -> dict[str, int]:
     return {vendor: count for vendor, count in rows}
 
 
+def catalog_commits(work: Path) -> int:
+    """Snapshots the build committed to the lake's catalog (one per model or seed written, and DDL)."""
+    from pipelines.lake import LAKE_ALIAS, connect
+
+    with connect(root=work) as con:
+        return con.execute(f"select count(*) from ducklake_snapshots('{LAKE_ALIAS}')").fetchone()[0]  # type: ignore[index]
+
+
 # -- the run ------------------------------------------------------------------------------------
 def run_scale(
     devices: int, vendors: list[str], work: Path, dbt_select: str = "", dbt_exclude: str = ""
@@ -382,6 +390,7 @@ def run_scale(
     results["bytes_by_vendor"] = {v: {zone: tree_bytes(work / zone / v) for zone in LANDED_ZONES} for v in vendors}
     results["rows"] = landed_rows(work)
     results["fct_reading_rows"] = fact_rows(work, day)
+    results["catalog_commits"] = catalog_commits(work)
     if "baxo" in vendors:  # one landed historic is one fact row: the day's totals must agree
         results["baxo_historics_day_rows"] = day_rows(work, "baxo", "device_historics", day)
     return results

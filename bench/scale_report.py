@@ -120,7 +120,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{'success' if dbt['success'] else 'FAILED: ' + ', '.join(dbt['failed_nodes'])}.",
         f"Slowest nodes: {', '.join(f'`{name}` {s} s' for name, s in dbt['slowest'])}.",
         "",
-        f"`fct_reading` for the day: **{facts:,} rows**.",
+        f"`fct_reading` for the day: **{facts:,} rows**. Catalog commits (`ducklake_snapshots`): "
+        f"{results.get('catalog_commits', 'not counted')}.",
     ]
     if "baxo_historics_day_rows" in results:
         lines.append(

@@ -50,6 +50,7 @@ def test_scale_smoke_lands_a_day_and_builds_its_facts(tmp_path: Path) -> None:
     assert results["fct_reading_rows"] == {"baxo": day_rows}
 
     assert results["dbt"]["success"] and results["dbt"]["failed_nodes"] == []
+    assert results["catalog_commits"] > results["dbt"]["nodes"] > 0  # a commit per model and seed, and DDL
     assert all(results["bytes"][zone] > 0 for zone in ("landing", "lake"))
     assert results["machine"]["cores"] and results["commit"] and results["load_average_start"]
     markdown = (tmp_path / "scale-results.md").read_text()
