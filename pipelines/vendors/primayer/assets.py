@@ -11,7 +11,7 @@ whether the service reads `end` as inclusive or exclusive, and each epoch lands 
 partition. Group results and reports are asked for the partition's date itself.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -180,30 +180,54 @@ def _unparsable_to_quarantine(frame: pl.DataFrame, writer: PartitionWriter) -> p
 
 
 def land_logger_info(client: PrimayerClient, fleet: FleetSettings, partition_key: str) -> LandingResult:
-    start, end = day_window(partition_key)
-    begin, stop = request_dates(partition_key, fleet.timezone)
-    with client, PartitionWriter(VENDOR, "logger_info", partition_key, PrimayerInfo, "logger/info") as writer:
-        for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
-            answer = _about(serial, client.logger_info(serial, begin, stop), writer)
-            if answer.is_empty():
-                continue  # nothing about this logger to decode
-            info = transform.info_frame(answer, fleet.timezone)
-            info = info.filter(in_window("measured_at", start, end, keep_null=True))
-            writer.write(_unparsable_to_quarantine(info, writer))
-    return writer.result
+    """Battery, cnv and lcf of every logger for one UTC day."""
+    return _land_logger_series(
+        client,
+        fleet,
+        partition_key,
+        "logger_info",
+        PrimayerInfo,
+        "logger/info",
+        client.logger_info,
+        transform.info_frame,
+    )
 
 
 def land_signals(client: PrimayerClient, fleet: FleetSettings, partition_key: str) -> LandingResult:
+    """Mobile signal strength of every logger for one UTC day."""
+    return _land_logger_series(
+        client,
+        fleet,
+        partition_key,
+        "logger_signals",
+        PrimayerSignal,
+        "logger/signal",
+        client.signal,
+        transform.signals_frame,
+    )
+
+
+def _land_logger_series(
+    client: PrimayerClient,
+    fleet: FleetSettings,
+    partition_key: str,
+    dataset: str,
+    schema: type[pa.DataFrameModel],
+    source: str,
+    fetch: Callable[[str, date, date], pl.DataFrame],
+    decode: Callable[[pl.DataFrame, str], pl.DataFrame],
+) -> LandingResult:
+    """One per-logger series of one UTC day: each serial's answer, decoded in the fleet's zone and
+    cut to the day; rows about another serial and rows whose time did not read are held back."""
     start, end = day_window(partition_key)
     begin, stop = request_dates(partition_key, fleet.timezone)
-    with client, PartitionWriter(VENDOR, "logger_signals", partition_key, PrimayerSignal, "logger/signal") as writer:
+    with client, PartitionWriter(VENDOR, dataset, partition_key, schema, source) as writer:
         for serial in fleet_serials(client, fleet, date.fromisoformat(partition_key)):
-            answer = _about(serial, client.signal(serial, begin, stop), writer)
+            answer = _about(serial, fetch(serial, begin, stop), writer)
             if answer.is_empty():
                 continue  # nothing about this logger to decode
-            signals = transform.signals_frame(answer, fleet.timezone)
-            signals = signals.filter(in_window("measured_at", start, end, keep_null=True))
-            writer.write(_unparsable_to_quarantine(signals, writer))
+            series = decode(answer, fleet.timezone).filter(in_window("measured_at", start, end, keep_null=True))
+            writer.write(_unparsable_to_quarantine(series, writer))
     return writer.result
 
 
