@@ -136,16 +136,14 @@ def orjson_dsmr_rows(pages: list[tuple[str, bytes]]) -> int:
 
 
 def our_dsmr_page_path(pages: list[tuple[str, bytes]], partition: str, land: bool) -> int:
-    """Our DSMR client's page decode (httpx's `.json()`, i.e. json.loads) and transform; with
+    """Our DSMR client's page decode (orjson, as `VendorHttpClient.json`) and transform; with
     `land`, pandera + Parquet too. No HTTP."""
-    import json
-
     from pipelines.landing import PartitionWriter
     from pipelines.vendors.dsmr import transform
     from pipelines.vendors.dsmr.client import READINGS
     from pipelines.vendors.dsmr.schemas import DsmrReading
 
-    frames = (transform.readings_frame(json.loads(content)["results"], meter) for meter, content in pages)
+    frames = (transform.readings_frame(orjson.loads(content)["results"], meter) for meter, content in pages)
     if not land:
         return sum(frame.height for frame in frames)
     with PartitionWriter("dsmr", "readings", partition, DsmrReading, READINGS) as writer:

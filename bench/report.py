@@ -130,7 +130,7 @@ def render(results: dict[str, Any], profile: Path | None) -> str:
         f" pages, {_n(dsmr_lim['rows'])} readings), no HTTP, best of 3:",
         "",
     ]
-    out += _limit_table(dsmr_lim, dsmr["contenders"]["ours"]["rows_per_s"], "json.loads")
+    out += _limit_table(dsmr_lim, dsmr["contenders"]["ours"]["rows_per_s"], "orjson.loads")
     out += [f"Ours over HTTP is **{dsmr_lim['ours_fraction_of_limit']:.0%}** of the orjson limit.", ""]
     lim = ex["limit"]
     out += [

@@ -1,6 +1,10 @@
 """`make bench`: our extraction beside dlt and orjson, transforms, dbt, incremental runs, memory.
 
 python -m bench.run [--scale smoke|default|large] [--out bench] [--no-profile]
+                    [--only extraction,extraction_dsmr] [--no-insert-values]
+
+`--only` runs the named sections alone (e.g. the two extraction sections, ~5 min instead of ~15)
+and prints their targets instead of writing results.md, which needs every section.
 
 Every extraction contender runs in a process of its own against one simulator process (BAXO
 historics, then DSMR readings) that serves pre-rendered pages; runs alternate between contenders.
@@ -22,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -182,9 +186,9 @@ def _compare(runs: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], dic
     return summaries, ratios
 
 
-def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
+def bench_extraction(scale: Scale, profile_to: Path | None, ours: dict[str, Any] | None = None) -> dict[str, Any]:
     contenders = {
-        "ours": ("ours", {}),
+        "ours": ("ours", ours or {}),
         "dlt_rest_api_parquet": ("dlt_rest_api", {"loader_file_format": "parquet"}),
         "dlt_arrow": ("dlt_arrow", {}),
     }
@@ -222,12 +226,12 @@ def bench_extraction(scale: Scale, profile_to: Path | None) -> dict[str, Any]:
     return out
 
 
-def bench_extraction_dsmr(scale: Scale) -> dict[str, Any]:
+def bench_extraction_dsmr(scale: Scale, ours: dict[str, Any] | None = None) -> dict[str, Any]:
     """DSMR readings: ours (keyset pages) vs dlt (limit/offset pages), same meters, same day."""
     from bench.workers import DSMR_PAGE_LIMIT, dsmr_reading_requests
 
     contenders = {
-        "ours": ("dsmr_ours", {}),
+        "ours": ("dsmr_ours", ours or {}),
         "dlt_rest_api_parquet": ("dsmr_dlt_rest_api", {"loader_file_format": "parquet"}),
         "dlt_arrow": ("dsmr_dlt_arrow", {}),
     }
@@ -444,13 +448,60 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _sections(scale: Scale, profile_to: Path | None, results: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "extraction": lambda: bench_extraction(scale, profile_to, ours),
+        "extraction_dsmr": lambda: bench_extraction_dsmr(scale, ours),
+        "transforms": lambda: bench_transforms(scale),
+        "dbt": lambda: bench_dbt(scale),
+        "memory": lambda: bench_memory(scale, results["extraction"]),
+    }
+
+
+SECTION_NAMES = ("extraction", "extraction_dsmr", "transforms", "dbt", "memory")
+
+
+def _only(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SECTION_NAMES))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"sections are {', '.join(SECTION_NAMES)}; got {value!r}")
+    if "memory" in names and "extraction" not in names:
+        raise argparse.ArgumentTypeError("memory compares with the extraction section: add extraction")
+    return names
+
+
+def partial_summary(results: dict[str, Any]) -> str:
+    """The targets of the sections a `--only` run measured (results.md needs every section)."""
+    lines = [f"load average at start / end: {results['machine']['load_average_at_start']} / "]
+    lines[0] += str(results["machine"]["load_average_at_end"])
+    for name, label in (("extraction", ""), ("extraction_dsmr", "DSMR: ")):
+        if name not in results:
+            continue
+        ex = results[name]
+        for contender, summary in ex["contenders"].items():
+            lines.append(
+                f"{label}{contender}: {summary['rows']:,} rows, {summary['rows_per_s']:,.0f} rows/s, "
+                f"peak RSS {summary['peak_rss_mb']:.0f} MB ({len(summary['runs'])} runs)"
+            )
+        lines += [f"{t['target']}: {t['note']} ({t['measured']:.3g})" for t in peer_targets(ex, label)]
+    if "memory" in results:
+        lines.append(f"peak RSS 10M/1M: {results['memory']['peak_rss_ratio']:.2f}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=list(SCALES), default="default")
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="folder for results.md and results.json")
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument run of our extraction")
+    parser.add_argument("--only", type=_only, help=f"comma-separated sections of {', '.join(SECTION_NAMES)}")
+    parser.add_argument("--no-insert-values", action="store_true", help="skip dlt's slow insert_values runs")
+    parser.add_argument("--ours-concurrency", type=int, help="our resource's `concurrency` (default: its own)")
     args = parser.parse_args()
     scale = SCALES[args.scale]
+    if args.no_insert_values:
+        scale = replace(scale, insert_values=False)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     started = time.perf_counter()
@@ -460,23 +511,22 @@ def main() -> None:
         "machine": machine(),
     }
     profile_to = None if args.no_profile else args.out / f"profile-ours-{args.scale}.txt"
-    sections = (
-        ("extraction", lambda: bench_extraction(scale, profile_to)),
-        ("extraction_dsmr", lambda: bench_extraction_dsmr(scale)),
-        ("transforms", lambda: bench_transforms(scale)),
-        ("dbt", lambda: bench_dbt(scale)),
-        ("memory", lambda: bench_memory(scale, results["extraction"])),
-    )
-    for name, section in sections:
+    ours = {"concurrency": args.ours_concurrency} if args.ours_concurrency else {}
+    sections = _sections(scale, profile_to, results, ours)
+    for name in args.only or SECTION_NAMES:
         print(f"bench: {name} ...", flush=True)
         section_started = time.perf_counter()
-        results[name] = section()
+        results[name] = sections[name]()
         results[name]["section_s"] = time.perf_counter() - section_started
-    results["targets"] = targets(results)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["total_s"] = time.perf_counter() - started
     if profile_to is not None and profile_to.exists():
         results["profile_file"] = profile_to.name
+    if args.only:
+        (args.out / "results-partial.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(partial_summary(results))
+        return
+    results["targets"] = targets(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     from bench.report import render
 

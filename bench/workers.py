@@ -76,7 +76,8 @@ def ours(job: dict[str, Any]) -> dict[str, Any]:
 
     baseline = _peak_rss_mb()
     started = time.perf_counter()
-    result = land_historics(BaxoClient(job["base_url"] + "k1", USERNAME, PASSWORD), job["partition"])
+    client = BaxoClient(job["base_url"] + "k1", USERNAME, PASSWORD, **_concurrency(job))
+    result = land_historics(client, job["partition"])
     return {
         "rows": result.landed_rows,
         "quarantined": result.quarantined_rows,
@@ -222,24 +223,34 @@ def dsmr_reading_requests(job: dict[str, Any]) -> list[tuple[str, dict[str, str]
 
 def dsmr_ours(job: dict[str, Any]) -> dict[str, Any]:
     from bench.simserver import DSMR_API_KEY, DSMR_TIMEZONE, dsmr_instances
-    from pipelines.vendors.dsmr.assets import land_readings
-    from pipelines.vendors.dsmr.client import DsmrClient, DsmrInstance
+    from pipelines.vendors.dsmr.assets import DsmrResource, land_readings
 
-    baseline = _peak_rss_mb()
-    started = time.perf_counter()
-    clients = [
-        DsmrClient(
-            DsmrInstance(i.name, job["base_url"] + i.name, DSMR_API_KEY, DSMR_TIMEZONE), page_limit=DSMR_PAGE_LIMIT
-        )
+    # As a run configures it: `DSMR_INSTANCES` naming each meter's key variable.
+    os.environ["DSMR_BENCH_API_KEY"] = DSMR_API_KEY
+    instances = [
+        {
+            "name": i.name,
+            "base_url": job["base_url"] + i.name,
+            "api_key_env": "DSMR_BENCH_API_KEY",
+            "timezone": DSMR_TIMEZONE,
+        }
         for i in dsmr_instances(job["instances"])
     ]
-    result = land_readings(clients, job["partition"])
+    resource = DsmrResource(instances=json.dumps(instances), page_limit=DSMR_PAGE_LIMIT, **_concurrency(job))
+    baseline = _peak_rss_mb()
+    started = time.perf_counter()
+    result = land_readings(resource.clients(), job["partition"])
     return {
         "rows": result.landed_rows,
         "quarantined": result.quarantined_rows,
         "wall_s": time.perf_counter() - started,
         "baseline_rss_mb": baseline,
     }
+
+
+def _concurrency(job: dict[str, Any]) -> dict[str, int]:
+    """The resource's `concurrency` when the job sets one (to compare settings), else its default."""
+    return {"concurrency": int(job["concurrency"])} if "concurrency" in job else {}
 
 
 def _dsmr_paginator() -> Any:

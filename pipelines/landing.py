@@ -234,6 +234,9 @@ class LandingResult:
 # writer cost a fixed ~10 ms per call, which at 10,000-row pages was most of an extraction's time.
 # Memory stays flat: at most one batch is held.
 BATCH_ROWS = 100_000
+# ... or this many bytes, whichever comes first: 100,000 DSMR readings (25 columns, 18 of them
+# exact decimals) are ~4x BAXO's, and pandera's copies of a batch set the peak memory.
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 class PartitionWriter:
@@ -248,6 +251,7 @@ class PartitionWriter:
         source: str,
         batch_rows: int = BATCH_ROWS,
         tally: Tally | None = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         """`tally` shares another dataset's reconciliation: rows derived from its pages are held
         back with it (enCloud's readings come from its device pages)."""
@@ -256,8 +260,9 @@ class PartitionWriter:
         register_dataset(vendor, dataset, schema)
         # A uniqueness check over a batch would see duplicates across pages: such schemas go page by page.
         self.batch_rows = 0 if unique_keys(schema) else batch_rows
+        self.batch_bytes = batch_bytes
         self._pending: list[pl.DataFrame] = []
-        self._pending_rows = 0
+        self._pending_rows = self._pending_bytes = 0
         self.extracted_at = datetime.now(UTC).replace(tzinfo=None)
         self.result = LandingResult(vendor, dataset, partition_date, tally=self.tally)
         self._store = landing_store()
@@ -272,16 +277,18 @@ class PartitionWriter:
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
-        """Queue one page; pages are validated and written in batches of about `batch_rows` rows."""
+        """Queue one page; pages are validated and written in batches of about `batch_rows` rows
+        or `batch_bytes` bytes."""
         if self._pending and frame.schema != self._pending[0].schema:
             self._flush()
         self._pending.append(frame)
         self._pending_rows += frame.height
-        if self._pending_rows >= self.batch_rows:
+        self._pending_bytes += int(frame.estimated_size())
+        if self._pending_rows >= self.batch_rows or self._pending_bytes >= self.batch_bytes:
             self._flush()
 
     def _flush(self) -> None:
-        pages, self._pending, self._pending_rows = self._pending, [], 0
+        pages, self._pending, self._pending_rows, self._pending_bytes = self._pending, [], 0, 0
         if not pages:
             return
         batch = pages[0] if len(pages) == 1 else pl.concat(pages)

@@ -2,7 +2,7 @@
 
 from dagster import ConfigurableResource
 
-from pipelines.http import RetryPolicy
+from pipelines.http import DEFAULT_CONCURRENCY, RetryPolicy
 
 
 class VendorResource(ConfigurableResource):
@@ -13,6 +13,9 @@ class VendorResource(ConfigurableResource):
     backoff_base_s: float = 0.5
     # Pages of one walk where the API reports no total to derive a budget from.
     max_pages: int = RetryPolicy.max_pages
+    # Walks of pages in flight at once where a landing function has several (DSMR meters, BAXO
+    # device batches); 1 still fetches the next page while the current one is written.
+    concurrency: int = DEFAULT_CONCURRENCY
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s, max_pages=self.max_pages)

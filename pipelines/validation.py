@@ -127,22 +127,33 @@ def typed_select(text: pl.DataFrame, columns: Mapping[str, pl.Expr | FieldRead])
 
     Blank text is a missing value, not a wrong one: the schema decides whether it may be null.
     """
-    selected, failures = [], []
+    converted: dict[str, pl.Expr] = {}
+    selected: list[pl.Expr] = []
+    unreadable: list[tuple[pl.Expr, pl.Expr]] = []  # (value did not convert, why) per field
     for name, column in columns.items():
         if not isinstance(column, FieldRead):
             selected.append(column.alias(name))
             continue
         raw = pl.col(column.field).cast(pl.String)  # text already, or a column a reader typed
-        value = column.read_as.convert(raw)
-        selected.append(value.alias(name))
+        # Converted once, in a step of its own: an eager select would convert it again for the
+        # check below (decimal and instant parsing are most of a DSMR page's transform).
+        value_column = f"__converted_{len(converted)}"
+        converted[value_column] = column.read_as.convert(raw)
+        selected.append(pl.col(value_column).alias(name))
         quoted = raw.str.slice(0, QUOTED_VALUE_CHARS)
-        unreadable = raw.str.strip_chars().ne("") & value.is_null()
-        failures.append(
-            pl.when(unreadable).then(pl.format(f'{column.field}: "{{}}" is not {column.read_as.expected}', quoted))
-        )
+        why = pl.format(f'{column.field}: "{{}}" is not {column.read_as.expected}', quoted)
+        unreadable.append((raw.str.strip_chars().ne("") & pl.col(value_column).is_null(), why))
+    with_values = text.with_columns(**converted) if converted else text
+    # Reasons are text built for every row: only built when some value did not convert.
+    any_unreadable = bool(unreadable) and bool(
+        with_values.select(pl.any_horizontal([failed for failed, _ in unreadable]).any()).item()
+    )
+    failures = [pl.when(failed).then(why) for failed, why in unreadable] if any_unreadable else []
     earlier = [pl.col(TYPE_ERRORS)] if TYPE_ERRORS in text.columns else []
+    if not failures and not earlier:
+        return with_values.select(*selected, pl.lit(None, pl.String).alias(TYPE_ERRORS))
     reasons = pl.concat_str([*earlier, *failures], separator="; ", ignore_nulls=True)
-    return text.select(*selected, pl.when(reasons != "").then(reasons).alias(TYPE_ERRORS))
+    return with_values.select(*selected, pl.when(reasons != "").then(reasons).alias(TYPE_ERRORS))
 
 
 def split_unreadable(frame: pl.DataFrame, context: str = "") -> tuple[pl.DataFrame, pl.DataFrame]:

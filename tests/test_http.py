@@ -12,6 +12,7 @@ import pytest
 from pipelines.http import (
     Redactor,
     RetryPolicy,
+    SharedTransport,
     VendorConfigError,
     VendorDataError,
     VendorHttpClient,
@@ -129,3 +130,23 @@ def test_retry_after_zero_still_pauses_and_a_long_one_is_capped() -> None:
 def test_a_base_url_no_request_could_use_fails_at_once_naming_the_setting(url: str) -> None:
     with pytest.raises(VendorConfigError, match=r"baxo: setting BAXO_BASE_URL is not an http\(s\) URL"):
         VendorHttpClient("baxo", url)
+
+
+def test_clients_on_one_shared_pool_work_until_each_closes_its_own_share(start_simulator) -> None:
+    server = start_simulator("baxo")
+    pool = SharedTransport()
+    first, second = (VendorHttpClient("baxo", server.url, transport=pool) for _ in range(2))
+    form = {"get": "contracts", "username": "nobody", "password": SECRET}
+    assert first.request("POST", "/k1", endpoint="k1?get=contracts", data=form).status_code == 401
+    first.close()
+    first.close()  # a second close gives nothing back twice
+    # the pool outlives the first client: the second still talks to the service
+    assert second.request("POST", "/k1", endpoint="k1?get=contracts", data=form).status_code == 401
+    with pytest.raises(RuntimeError):
+        first.request("POST", "/k1", endpoint="k1?get=contracts", data=form)
+    second.close()
+
+
+def test_a_concurrency_below_one_is_refused_naming_the_setting() -> None:
+    with pytest.raises(VendorConfigError, match="baxo: setting concurrency must be at least 1"):
+        VendorHttpClient("baxo", "http://127.0.0.1:1", concurrency=0)

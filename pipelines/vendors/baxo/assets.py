@@ -1,16 +1,19 @@
 """Dagster assets for BAXO Connect: snapshots of contracts, devices and real-time values, and
 historic tag values per daily partition."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import timedelta
 
 import polars as pl
 from dagster import AssetExecutionContext, EnvVar, MaterializeResult
 
 from pipelines.asset_specs import landed_asset
+from pipelines.http import Tally
 from pipelines.landing import LandingResult, PartitionWriter, land_frame, register_dataset
 from pipelines.metadata import land_days, materialize_result
 from pipelines.partitions import day_window, today_utc
+from pipelines.prefetch import in_order
 from pipelines.resources import VendorResource
 from pipelines.validation import split_foreign
 from pipelines.vendors.baxo import transform
@@ -36,7 +39,14 @@ class BaxoResource(VendorResource):
 
     def client(self) -> BaxoClient:
         retry = self.retry_policy()
-        return BaxoClient(self.base_url, self.username, self.password, timeout_s=self.timeout_s, retry=retry)
+        return BaxoClient(
+            self.base_url,
+            self.username,
+            self.password,
+            timeout_s=self.timeout_s,
+            retry=retry,
+            concurrency=self.concurrency,
+        )
 
 
 def _contract_devices(client: BaxoClient) -> Iterator[tuple[str, list[str]]]:
@@ -93,17 +103,25 @@ def land_devices(client: BaxoClient) -> LandingResult:
 def land_historics(client: BaxoClient, partition_key: str) -> LandingResult:
     """Land one day of historics; the partition appears only once every page has landed."""
     start, end = day_window(partition_key)
+
+    def walk(contract_id: str, device_ids: list[str], tally: Tally) -> Callable[[], Iterator[pl.DataFrame]]:
+        def typed_pages() -> Iterator[pl.DataFrame]:
+            # One second before the day too: a service with an exclusive `startTime` still gives midnight.
+            pages = client.historic_pages(contract_id, device_ids, start - timedelta(seconds=1), end, tally=tally)
+            return (transform.historics_frame(page, start, end) for page in pages)
+
+        return typed_pages
+
     with (
         client,
         PartitionWriter(VENDOR, "device_historics", partition_key, BaxoHistoric, "k1?get=devices-historics") as writer,
     ):
-        for contract_id, device_ids in _contract_devices(client):
-            # One second before the day too: a service with an exclusive `startTime` still gives midnight.
-            pages = client.historic_pages(
-                contract_id, device_ids, start - timedelta(seconds=1), end, tally=writer.tally
-            )
+        # Device batches are read a few at a time, each typed in its own thread, while the pages
+        # already read are validated and written, in the batches' order.
+        walks = (walk(contract_id, device_ids, writer.tally) for contract_id, device_ids in _contract_devices(client))
+        with closing(in_order(walks, workers=client.http.concurrency)) as pages:
             for page in pages:
-                writer.write(transform.historics_frame(page, start, end))
+                writer.write(page)
     return writer.result
 
 

@@ -14,6 +14,7 @@ import polars as pl
 from polars._typing import SchemaDict  # the mapping every polars constructor takes as `schema`
 
 from pipelines.http import (
+    DEFAULT_CONCURRENCY,
     EMPTY_BODIES,
     Credentials,
     Page,
@@ -102,13 +103,20 @@ class BaxoClient:
         *,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.username = username
         self.service_url = base_url.rstrip("/")  # the doc's base address is the service itself
         # The service is one address (`next` pages are full URLs): no base URL, the address checked.
         credentials = BaxoPassword(username, password)
         self.http = VendorHttpClient(
-            VENDOR, None, secrets=[password], timeout_s=timeout_s, retry=retry, credentials=credentials
+            VENDOR,
+            None,
+            secrets=[password],
+            timeout_s=timeout_s,
+            retry=retry,
+            credentials=credentials,
+            concurrency=concurrency,
         )
         check_base_url(VENDOR, base_url, "BAXO_BASE_URL")
 

@@ -6,6 +6,7 @@ that warns while an instance's own monitoring reports issues (a stalled datalogg
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, closing
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
@@ -22,10 +23,11 @@ from dagster import (
 
 from pipelines.asset_specs import landed_asset
 from pipelines.cursors import read_cursor, write_cursor
-from pipelines.http import Tally, VendorConfigError, VendorDataError, VendorRequestError
+from pipelines.http import SharedTransport, Tally, VendorConfigError, VendorDataError, VendorRequestError
 from pipelines.landing import LandingResult, PartitionWriter, add_to_partition, land_frame, register_dataset
 from pipelines.metadata import land_days, materialize_result
 from pipelines.partitions import day_window, today_utc
+from pipelines.prefetch import in_order
 from pipelines.resources import VendorResource
 from pipelines.vendors.dsmr.client import (
     CONSUMPTION_TODAY,
@@ -82,22 +84,42 @@ class DsmrResource(VendorResource):
     page_limit: int = 2000
 
     def clients(self) -> list[DsmrClient]:
-        retry = self.retry_policy()
+        """A client per instance, all on one connection pool (one per call: one per run)."""
+        retry, pool = self.retry_policy(), SharedTransport()
         return [
-            DsmrClient(instance, timeout_s=self.timeout_s, retry=retry, page_limit=self.page_limit)
+            DsmrClient(
+                instance,
+                timeout_s=self.timeout_s,
+                retry=retry,
+                page_limit=self.page_limit,
+                transport=pool,
+                concurrency=self.concurrency,
+            )
             for instance in instances_from_env(self.instances)
         ]
 
 
 # -- landing functions (plain Python: the assets and the tests call them) ------------------------
 def land_readings(clients: Sequence[DsmrClient], partition_key: str) -> LandingResult:
-    """Every instance's readings of one UTC day; the partition appears once all have landed."""
+    """Every instance's readings of one UTC day; the partition appears once all have landed.
+
+    Instances are read a few at a time (the clients' `concurrency`) while the pages already
+    read are validated and written, in the instances' order.
+    """
     start, end = day_window(partition_key)
-    with PartitionWriter(VENDOR, "readings", partition_key, DsmrReading, READINGS) as writer:
+
+    def walk(client: DsmrClient, tally: Tally) -> Callable[[], Iterator[pl.DataFrame]]:
+        return lambda: client.reading_pages(start, end, tally=tally)
+
+    workers = min((client.http.concurrency for client in clients), default=1)
+    with ExitStack() as stack:
         for client in clients:
-            with client:
-                for page in client.reading_pages(start, end, tally=writer.tally):
-                    writer.write(page)
+            stack.enter_context(client)
+        writer = stack.enter_context(PartitionWriter(VENDOR, "readings", partition_key, DsmrReading, READINGS))
+        walks = [walk(client, writer.tally) for client in clients]
+        pages = stack.enter_context(closing(in_order(walks, workers=workers)))
+        for page in pages:
+            writer.write(page)
     return writer.result
 
 

@@ -25,7 +25,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import polars as pl
 
-from pipelines.http import Page, Request, RetryPolicy, Tally, VendorDataError, VendorHttpClient
+from pipelines.http import (
+    DEFAULT_CONCURRENCY,
+    Page,
+    Request,
+    RetryPolicy,
+    SharedTransport,
+    Tally,
+    VendorDataError,
+    VendorHttpClient,
+)
 from pipelines.vendors.dsmr import transform
 
 VENDOR = "dsmr"
@@ -110,7 +119,10 @@ class DsmrClient:
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         page_limit: int = 2000,
+        transport: SharedTransport | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        """`transport`: the connection pool the run's other instances share (else one of its own)."""
         self.instance, self.page_limit = instance, page_limit
         if instance.auth == "token":
             headers = {"Authorization": f"Token {instance.api_key}"}
@@ -125,6 +137,8 @@ class DsmrClient:
             retry=retry,
             headers=headers,
             base_url_setting=f"DSMR_INSTANCES ({instance.name}: base_url)",
+            transport=transport,
+            concurrency=concurrency,
         )
 
     def __enter__(self) -> DsmrClient:
