@@ -8,12 +8,26 @@ installs them from the wheels instead.
 
 from __future__ import annotations
 
+import os
+from datetime import date
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
-from pipelines.lake import load_extensions, prepare_for_writing
+from pipelines.lake import PARTITION_WINDOW_ENV, load_extensions, prepare_for_writing
+
+
+def partition_window_statements() -> list[str]:
+    """`SET VARIABLE` for each bound the environment sets (none: the window is every day).
+
+    Each value is parsed as a date first, so nothing but a date ever reaches the SQL."""
+    statements = []
+    for variable, env in PARTITION_WINDOW_ENV.items():
+        if os.environ.get(env):
+            day = date.fromisoformat(os.environ[env])
+            statements.append(f"SET VARIABLE {variable} = DATE '{day.isoformat()}'")
+    return statements
 
 
 class Plugin(BasePlugin):
@@ -24,3 +38,10 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         load_extensions(conn)
+        self.configure_cursor(conn)
+
+    def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
+        # DuckDB variables belong to one connection, and dbt-duckdb runs every statement on a
+        # cursor (a connection of its own): each gets the window.
+        for statement in partition_window_statements():
+            cursor.execute(statement)
