@@ -69,10 +69,12 @@ lint: install
 	$(VENV)/bin/ruff format --check pipelines tests bench
 	$(VENV)/bin/mypy
 
-# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|default|large.
+# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|default|large;
+# ONLY=dbt (or extraction, extraction_dsmr, transforms) runs that section alone.
 SCALE ?= default
+ONLY ?=
 bench: manifest
-	$(PY) -m bench.run --scale $(SCALE)
+	$(PY) -m bench.run --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
 
 # Kill -9 runs at random instants under injected faults, re-run, compare with a clean run
 # (README: "Chaos suite"); CHAOS_ARGS="--seeds 5 --days 3" for more. Exit 1 on any row lost or repeated.

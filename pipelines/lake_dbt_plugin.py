@@ -32,12 +32,17 @@ def partition_window_statements() -> list[str]:
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        # dbt-duckdb opens its DuckDB file (in the lake's folder) before any connection hook, and
-        # the catalog must be in WAL mode before the ATTACH (see prepare_for_writing).
-        prepare_for_writing()
+        # `lake: false`: a target without the lake (the benchmark's plain DuckDB file), which
+        # needs only the partition window.
+        self.lake = plugin_config.get("lake", True)
+        if self.lake:
+            # dbt-duckdb opens its DuckDB file (in the lake's folder) before any connection hook,
+            # and the catalog must be in WAL mode before the ATTACH (see prepare_for_writing).
+            prepare_for_writing()
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        load_extensions(conn)
+        if self.lake:
+            load_extensions(conn)
         self.configure_cursor(conn)
 
     def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
