@@ -14,7 +14,7 @@ built again next time, whatever the fingerprints.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ from pipelines.settings import data_dir
 
 # The materialization metadata holding, per partition day, the input fingerprint it was built from.
 FINGERPRINTS_METADATA = "input_fingerprints"
+# ... and the rows each day then held in the fact.
+PARTITION_ROWS_METADATA = "partition_rows"
 # A daily dataset with no partition for the day: a stable value, so an empty day stays unchanged.
 NOT_LANDED = "not-landed"
 
@@ -78,28 +80,46 @@ def input_fingerprint(
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:24]
 
 
-def last_built_fingerprint(instance: DagsterInstance, key: AssetKey, day: str) -> str | None:
-    """The input fingerprint the day was last built from, by a run that succeeded; else None."""
+def last_build(instance: DagsterInstance, key: AssetKey, day: str) -> tuple[str | None, int | None]:
+    """The input fingerprint the day was last built from and the rows it then held in the fact,
+    by a run that succeeded; (None, None) when there is no such build."""
     records = instance.fetch_materializations(AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1)
     if not records.records:
-        return None
+        return None, None
     record = records.records[0]
     run = instance.get_run_by_id(record.run_id)
     materialization = record.asset_materialization
     if run is None or run.status != DagsterRunStatus.SUCCESS or materialization is None:
-        return None
-    recorded = materialization.metadata.get(FINGERPRINTS_METADATA)
-    value = recorded.value if recorded is not None else None
+        return None, None
+    return _recorded(materialization.metadata, FINGERPRINTS_METADATA, day), _recorded(
+        materialization.metadata, PARTITION_ROWS_METADATA, day
+    )
+
+
+def _recorded(metadata: Mapping[str, Any], name: str, day: str) -> Any:
+    value = metadata[name].value if name in metadata else None
     return value.get(day) if isinstance(value, dict) else None
 
 
-def unchanged_days(instance: DagsterInstance, key: AssetKey, current: Mapping[str, str | None]) -> list[str]:
-    """The days whose inputs are those of the fact's last successful build of that day."""
-    return [
-        day
-        for day, fingerprint in current.items()
-        if fingerprint is not None and fingerprint == last_built_fingerprint(instance, key, day)
-    ]
+def unchanged_days(
+    instance: DagsterInstance,
+    key: AssetKey,
+    current: Mapping[str, str | None],
+    rows_now: Callable[[], Mapping[str, int]],
+) -> list[str]:
+    """The days whose inputs are those of the fact's last successful build of that day, and whose
+    rows are still in the fact as that build left them (a warehouse rebuilt or restored since,
+    with the Dagster instance kept, is built again). `rows_now` (the fact's rows per day now) is
+    asked once, and only when a fingerprint matches."""
+    unchanged, rows = [], None
+    for day, fingerprint in current.items():
+        built_from, built_rows = last_build(instance, key, day)
+        if fingerprint is None or fingerprint != built_from:
+            continue
+        rows = rows if rows is not None else rows_now()
+        if built_rows == rows.get(day, 0):
+            unchanged.append(day)
+    return unchanged
 
 
 def days_between(first: str, last: str) -> Sequence[str]:

@@ -42,8 +42,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, 
 from duckdb import DuckDBPyConnection
 
 from pipelines.extraction import daily_landed_keys
-from pipelines.fact_inputs import FINGERPRINTS_METADATA, days_between, input_fingerprint, unchanged_days
-from pipelines.lake import LAKE_ALIAS, PARTITION_WINDOW_ENV
+from pipelines.fact_inputs import (
+    FINGERPRINTS_METADATA,
+    PARTITION_ROWS_METADATA,
+    days_between,
+    input_fingerprint,
+    unchanged_days,
+)
+from pipelines.lake import LAKE_ALIAS, PARTITION_WINDOW_ENV, lake_exists
 from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
 from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import DAILY
@@ -217,7 +223,9 @@ translator = WarehouseTranslator()
 
 
 def _with_warehouse_metadata(
-    invocation: DbtCliInvocation, extra: Mapping[str, Mapping[str, Any]] | None = None
+    invocation: DbtCliInvocation,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+    window: tuple[str, str] | None = None,
 ) -> Iterator[Any]:
     """dbt's events, each table's carrying its row count and column schema (names, types,
     descriptions) read from the lake as dbt finishes it.
@@ -226,7 +234,8 @@ def _with_warehouse_metadata(
     process, which keeps dbt's DuckDB file (`lake/dbt.duckdb`) locked after the build, so the next
     dbt invocation from the same process (the facts after the models) failed with "Could not set
     lock on file". A read-only reader attaches the lake itself and holds no lock. `extra` adds
-    metadata to the events of the nodes it names (by unique_id).
+    metadata to the events of the nodes it names (by unique_id); with a partition `window`, an
+    incremental table's event also carries its rows per day of the window.
     """
     manifest, lake = invocation.manifest, None
     try:
@@ -237,7 +246,11 @@ def _with_warehouse_metadata(
                 continue
             lake = lake or connect()  # opened once dbt has created the lake's catalog
             event = _with_table_metadata(event, node, lake)
-            yield event.with_metadata({**event.metadata, **(extra or {}).get(node["unique_id"], {})})
+            added = dict((extra or {}).get(node["unique_id"], {}))
+            if window and node["config"].get("materialized") == "incremental":
+                days = {day: 0 for day in days_between(*window)} | _rows_by_day(lake, node, window)
+                added[PARTITION_ROWS_METADATA] = MetadataValue.json(days)
+            yield event.with_metadata({**event.metadata, **added})
     finally:
         if lake is not None:
             lake.close()
@@ -295,7 +308,8 @@ def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) 
     window = context.partition_time_window
     first, last = window.start.date().isoformat(), (window.end - timedelta(days=1)).date().isoformat()
     current = _input_fingerprints(context, days_between(first, last))
-    unchanged = [uid for uid, key in _selected_facts(context).items() if _all_unchanged(context, key, current[uid])]
+    facts = _selected_facts(context)
+    unchanged = [uid for uid, key in facts.items() if _all_unchanged(context, key, current[uid], (first, last))]
     if len(unchanged) == len(current):
         context.log.info(f"inputs of {first}..{last} unchanged since their last build: dbt not run")
         return
@@ -304,7 +318,7 @@ def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) 
     exclude = ["--exclude", " ".join(_manifest()["nodes"][uid]["name"] for uid in unchanged)] if unchanged else []
     recorded = {uid: {FINGERPRINTS_METADATA: MetadataValue.json(days)} for uid, days in current.items()}
     with _partition_window_env(first, last):
-        yield from _build(context, dbt, ["build", *exclude], recorded)
+        yield from _build(context, dbt, ["build", *exclude], recorded, (first, last))
 
 
 @cache
@@ -332,8 +346,37 @@ def _input_fingerprints(context: AssetExecutionContext, days: Sequence[str]) -> 
     }
 
 
-def _all_unchanged(context: AssetExecutionContext, key: AssetKey, days: Mapping[str, str | None]) -> bool:
-    return len(unchanged_days(context.instance, key, days)) == len(days)
+def _all_unchanged(
+    context: AssetExecutionContext, key: AssetKey, days: Mapping[str, str | None], window: tuple[str, str]
+) -> bool:
+    def rows_now() -> dict[str, int]:
+        if not lake_exists():
+            return {}
+        with connect() as lake:
+            return _rows_by_day(lake, _manifest()["nodes"][_fact_id(key)], window)
+
+    return len(unchanged_days(context.instance, key, days, rows_now)) == len(days)
+
+
+def _fact_id(key: AssetKey) -> str:
+    return next(uid for uid, node in _manifest()["nodes"].items() if translator.get_asset_key(node) == key)
+
+
+def _rows_by_day(lake: DuckDBPyConnection, node: Mapping[str, Any], window: tuple[str, str]) -> dict[str, int]:
+    """Rows of an incremental fact per partition day of the window ({} before its first build)."""
+    schema, table = node["schema"], node["alias"]
+    exists = lake.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        [LAKE_ALIAS, schema, table],
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    rows = lake.execute(
+        f'select partition_date::varchar, count(*) from {LAKE_ALIAS}."{schema}"."{table}"'
+        " where partition_date between ?::date and ?::date group by all",
+        list(window),
+    ).fetchall()
+    return {day: count for day, count in rows}
 
 
 @contextmanager
@@ -358,11 +401,12 @@ def _build(
     dbt: DbtCliResource,
     args: list[str],
     extra_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    window: tuple[str, str] | None = None,
 ) -> Iterator[Any]:
     """Run dbt; a build that lost a commit race to a concurrent writer is retried whole (it only
     replaces its own partitions, so running it again is safe); any other failure fails the step."""
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    yield from _with_warehouse_metadata(invocation, extra_metadata)
+    yield from _with_warehouse_metadata(invocation, extra_metadata, window)
     if invocation.is_successful():
         return
     if _lost_commit_race(invocation):

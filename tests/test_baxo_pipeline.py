@@ -182,6 +182,13 @@ def test_an_unchanged_day_is_not_rebuilt_and_a_changed_one_is(start_simulator, d
         assert extract() == version
         assert build_facts() == []
 
+        # The warehouse lost the day (rebuilt, restored) while the instance remembers the build: rebuilt.
+        with connect(read_only=False) as con:
+            con.execute(f"delete from marts.fct_reading where partition_date = '{day}'")
+        assert "fct_reading" in build_facts()
+        with connect() as con:
+            assert con.execute("select count(*) from fct_reading").fetchone()[0] == readings
+
         # A changed answer (a fourth device per contract) changes the version and rebuilds the day.
         server.app.state.simulator.__init__(BaxoSimulatorConfig(devices_per_contract=4))
         assert extract() != version
