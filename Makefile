@@ -69,7 +69,7 @@ lint: install
 	$(VENV)/bin/ruff format --check pipelines tests bench
 	$(VENV)/bin/mypy
 
-# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|default|large;
+# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|quick|default|large;
 # ONLY=dbt (or extraction, extraction_dsmr, transforms) runs that section alone.
 SCALE ?= default
 ONLY ?=

@@ -76,6 +76,22 @@ SCALES = {
         dbt_plainfile=True,
         history_days=(30, 90),
     ),
+    # quick: the dbt section's questions on 10 M readings only, for a loaded machine (`ONLY=dbt`):
+    # one landing (the analyst reads during its builds), history at 2,000 readings a day
+    "quick": Scale(
+        1_000_000,
+        1,
+        False,
+        (1_000_000,),
+        (10_000_000,),
+        30,
+        True,
+        10_000_000,
+        1_000_000,
+        dbt_plainfile=True,
+        history_days=(30, 90),
+        history_readings_per_day=2_000,
+    ),
     "large": Scale(
         10_000_000,
         1,
