@@ -112,7 +112,9 @@ def render_dbt_only(results: dict[str, Any]) -> str:
     """`make bench ONLY=dbt`: sections 4 and 5 and the dbt targets; the other sections were not run."""
     out = header(results)
     out += [
-        f"Sections 1-3 and 6 were not run (`--only dbt`); {', '.join(SECTIONS[:4] + SECTIONS[6:7])}: see a full run.",
+        "Not run (`--only dbt`): "
+        + "; ".join(name.removeprefix("## ") for name in SECTIONS[:4] + SECTIONS[6:7])
+        + ". See a whole `make bench`.",
         "",
     ]
     out += dbt_sections(results["dbt"], None)
@@ -218,6 +220,12 @@ def render(results: dict[str, Any], profile: Path | None) -> str:
     return "\n".join(out)
 
 
+def _build_failure(lines: list[str] | None) -> str:
+    """A failed build's first error line, else dbt's exit."""
+    first = next((line.strip() for line in lines or [] if "Error" in line), "dbt exited with an error")
+    return f"failed: {first[:120]}"
+
+
 def dbt_sections(dbt: dict[str, Any], ex: dict[str, Any] | None) -> list[str]:
     """Section 4 (cold builds, lake and plain file, the analyst during a build, dbt's start-up)
     and section 5 (incremental runs, and the scheduled day as history grows)."""
@@ -260,7 +268,7 @@ def dbt_sections(dbt: dict[str, Any], ex: dict[str, Any] | None) -> list[str]:
             [
                 [
                     target,
-                    f"{r['build_s']:.1f}" if r["build_s"] else f"failed: {' '.join(r['build_error'] or [])[:120]}",
+                    f"{r['build_s']:.1f}" if r["build_s"] else _build_failure(r["build_error"]),
                     r["probes"],
                     r["errors"],
                     f"{r['median_ms']:.0f}" if r["median_ms"] is not None else "-",

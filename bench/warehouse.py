@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -293,7 +294,7 @@ def reader_during(data_dir: Path, target: str, build: Any) -> dict[str, Any]:
     try:
         build_s = build()
     except RuntimeError as error:  # the plain file: dbt may fail on the reader's lock
-        build_s, build_error = None, str(error).splitlines()[1:4]
+        build_s, build_error = None, [line for line in str(error).splitlines() if "Error" in line][:2]
     stop.touch()
     reader.wait(timeout=120)
     probes = json.loads(out.read_text())
@@ -310,6 +311,11 @@ def reader_during(data_dir: Path, target: str, build: Any) -> dict[str, Any]:
     }
 
 
+def without_paths(message: str) -> str:
+    """An error message with file paths cut to their last part (results are committed)."""
+    return re.sub(r"(?:/[^/\s\"]+)+/([^/\s\"]+)", r"\1", message)
+
+
 def reader_loop(target: str, data_dir: Path, stop: Path, out: Path) -> None:
     """An analyst: open, count, close, every 0.2 s, recording each probe's latency or error."""
     os.environ["PIPELINES_DATA_DIR"] = str(data_dir)
@@ -321,7 +327,7 @@ def reader_loop(target: str, data_dir: Path, stop: Path, out: Path) -> None:
                 con.execute("select count(*) from marts.fct_reading").fetchone()
             probes.append({"ok": True, "s": time.perf_counter() - started})
         except duckdb.Error as error:
-            probes.append({"ok": False, "error": str(error).splitlines()[0][:160]})
+            probes.append({"ok": False, "error": without_paths(str(error).splitlines()[0])[:160]})
         time.sleep(0.2)
     out.write_text(json.dumps(probes))
 
