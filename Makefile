@@ -69,10 +69,12 @@ lint: install
 	$(VENV)/bin/ruff format --check pipelines tests bench
 	$(VENV)/bin/mypy
 
-# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|default|large.
+# Throughput, memory and incremental cost beside dlt and orjson; SCALE=smoke|quick|default|large;
+# ONLY=dbt (or extraction, extraction_dsmr, transforms) runs that section alone.
 SCALE ?= default
+ONLY ?=
 bench: manifest
-	$(PY) -m bench.run --scale $(SCALE)
+	$(PY) -m bench.run --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
 
 # A simulated fleet of DEVICES for one day: each vendor's extraction over HTTP from its simulator,
 # then dbt; writes bench/scale-results.md and .json (docs/scaling.md). SCALE_ARGS="--vendor baxo".

@@ -37,7 +37,8 @@ def _timings(timings: dict[str, Any]) -> str:
     """dbt's own account of a build: seconds per kind of node and the slowest nodes."""
     kinds = ", ".join(f"{k} {v:.1f} s" for k, v in timings["seconds_by_kind"].items())
     slowest = ", ".join(f"`{name}` {seconds:.1f} s" for name, seconds in timings["slowest"])
-    return f"dbt elapsed {timings['elapsed_s']:.1f} s; by kind: {kinds}; slowest: {slowest}"
+    nodes = timings.get("nodes", "?")
+    return f"dbt elapsed {timings['elapsed_s']:.1f} s, {nodes} nodes; by kind: {kinds}; slowest: {slowest}"
 
 
 def _contender_table(ex: dict[str, Any]) -> list[str]:
@@ -90,18 +91,46 @@ def _limit_table(lim: dict[str, Any], ours_rows_per_s: float, our_decoder: str) 
     )
 
 
-def render(results: dict[str, Any], profile: Path | None) -> str:
+def header(results: dict[str, Any]) -> list[str]:
     m = results["machine"]
-    ex, tr, dbt, mem = results["extraction"], results["transforms"], results["dbt"], results["memory"]
-    out = [
-        f"# Benchmark results ({results['scale']} scale)",
+    only = results.get("only")
+    versions = ", ".join(f"{k} {v}" for k, v in results.get("versions", {}).items())
+    return [
+        f"# Benchmark results ({results['scale']} scale{f', only the {only} section' if only else ''})",
         "",
-        f"- date (UTC): {results['date']}",
+        f"- date (UTC): {results['date']}; commit {results.get('commit', 'unknown')}",
         f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}",
+        f"- versions: {versions}",
         f"- load average at start / end: {m['load_average_at_start'][0]:.2f} / {m['load_average_at_end'][0]:.2f}"
         " (other work on the machine makes every number noisy)",
         f"- total: {results['total_s']:.0f} s",
         "",
+    ]
+
+
+def render_dbt_only(results: dict[str, Any]) -> str:
+    """`make bench ONLY=dbt`: sections 4 and 5 and the dbt targets; the other sections were not run."""
+    out = header(results)
+    out += [
+        "Not run (`--only dbt`): "
+        + "; ".join(name.removeprefix("## ") for name in SECTIONS[:4] + SECTIONS[6:7])
+        + ". See a whole `make bench`.",
+        "",
+    ]
+    out += dbt_sections(results["dbt"], None)
+    out += [SECTIONS[7], ""]
+    out += _table(["target", "result"], [[t["target"], t["note"]] for t in results["targets"]])
+    notes = Path(__file__).with_name("NOTES.md")
+    if notes.exists():
+        out += [notes.read_text().strip(), ""]
+    return "\n".join(out)
+
+
+def render(results: dict[str, Any], profile: Path | None) -> str:
+    if results.get("only") == "dbt":
+        return render_dbt_only(results)
+    ex, tr, dbt, mem = results["extraction"], results["transforms"], results["dbt"], results["memory"]
+    out = header(results) + [
         SECTIONS[0],
         "",
         f"One UTC day, {ex['pages']} pages of up to 10,000 readings, served pre-rendered by the simulator in its own"
@@ -165,68 +194,7 @@ def render(results: dict[str, Any], profile: Path | None) -> str:
             for t in tr["primayer"]
         ],
     )
-    out += [
-        SECTIONS[4],
-        "",
-        "Landed Parquet generated directly (same schema as PartitionWriter's), then `dbt build`"
-        " (every seed, model and test) on a fresh warehouse.",
-        "",
-    ]
-    out += _table(
-        ["readings", "days", "cold build s", "warehouse MB", "fct_reading rows"],
-        [
-            [
-                _n(b["readings"]),
-                b["days"],
-                f"{b['cold_build_s']:.1f}",
-                f"{b['warehouse_mb']:.1f}",
-                _n(b["fct_reading_rows"]),
-            ]
-            for b in dbt["builds"]
-        ],
-    )
-    for build in dbt["builds"]:
-        if "timings" in build:
-            out += [f"- {build['readings']:,} readings, cold: {_timings(build['timings'])}"]
-    inc = dbt["incremental"]
-    if "daily_timings" in inc:
-        out += [f"- scheduled day: {_timings(inc['daily_timings'])}"]
-    out += [""]
-    rerun = ex["ours_rerun"]
-    cold = ex["contenders"]["ours"]["runs"][0]
-    inc_rows = [
-        [
-            "extraction: re-run of the same partition, nothing new",
-            f"{rerun['wall_s']:.2f}",
-            f"{cold['wall_s']:.2f}",
-            f"{rerun['wall_s'] / cold['wall_s']:.0%}",
-        ],
-    ]
-    if "skipped" in inc:
-        inc_rows.append(["dbt: re-run and scheduled day", "skipped", "-", inc["skipped"]])
-    else:
-        inc_rows += [
-            [
-                "dbt: re-run, same partitions, nothing new",
-                f"{inc['rerun_no_change_s']:.1f}",
-                f"{inc['cold_build_s']:.1f}",
-                f"{inc['rerun_fraction_of_cold']:.0%}",
-            ],
-            [
-                f"dbt: scheduled run adding day {inc['landed_days'] + 1} to {inc['landed_days']} landed days",
-                f"{inc['daily_build_s']:.1f}",
-                f"{inc['cold_build_s']:.1f}",
-                f"{inc['daily_fraction_of_cold']:.0%}",
-            ],
-            [
-                "dbt: a build selecting nothing (dbt's own start-up)",
-                f"{inc['dbt_fixed_cost_s']:.1f}",
-                f"{inc['cold_build_s']:.1f}",
-                f"{inc['dbt_fixed_cost_s'] / inc['cold_build_s']:.0%}",
-            ],
-        ]
-    out += [SECTIONS[5], "", f"dbt rows on {_n(inc['readings'])} readings over {inc['landed_days']} days.", ""]
-    out += _table(["run", "seconds", "cold seconds", "fraction of cold"], inc_rows)
+    out += dbt_sections(dbt, ex)
     out += [SECTIONS[6], "", "Our extraction of one partition, simulator rendering as it goes."]
     out += [""] + _table(
         ["readings", "wall s", "peak RSS MB", "RSS after imports MB"],
@@ -250,6 +218,140 @@ def render(results: dict[str, Any], profile: Path | None) -> str:
         out += ["## Profile of our extraction (pyinstrument, top of the call tree)", "", "```"]
         out += lines[:PROFILE_LINES] + ["```", "", f"Whole profile: `{profile.name}`.", ""]
     return "\n".join(out)
+
+
+def _build_failure(lines: list[str] | None) -> str:
+    """A failed build's first error line, else dbt's exit."""
+    first = next((line.strip() for line in lines or [] if "Error" in line), "dbt exited with an error")
+    return f"failed: {first[:120]}"
+
+
+def dbt_sections(dbt: dict[str, Any], ex: dict[str, Any] | None) -> list[str]:
+    """Section 4 (cold builds, lake and plain file, the analyst during a build, dbt's start-up)
+    and section 5 (incremental runs, and the scheduled day as history grows)."""
+    out = [
+        SECTIONS[4],
+        "",
+        "Landed Parquet generated directly (same schema as PartitionWriter's, with its fingerprint), then"
+        " `dbt build` (every seed, model and test) on a fresh warehouse: the DuckLake the project ships"
+        " (`dev`) and, where measured, a plain DuckDB file (`plainfile`, bench only).",
+        "",
+    ]
+    builds = dbt["builds"] + dbt.get("plainfile_builds", [])
+    out += _table(
+        ["target", "readings", "days", "cold build s", "dbt elapsed s", "warehouse MB", "fct_reading rows"],
+        [
+            [
+                b.get("target", "dev"),
+                _n(b["readings"]),
+                b["days"],
+                f"{b['cold_build_s']:.1f}",
+                f"{b['timings']['elapsed_s']:.1f}",
+                f"{b['warehouse_mb']:.1f}",
+                _n(b["fct_reading_rows"]),
+            ]
+            for b in builds
+        ],
+    )
+    for build in builds:
+        out += [f"- {build.get('target', 'dev')}, {build['readings']:,} readings, cold: {_timings(build['timings'])}"]
+    out += [""]
+    readers = dbt.get("readers")
+    if readers:
+        out += [
+            "An analyst (another process: connect read-only, count `marts.fct_reading`, every 0.2 s)"
+            " during a full build:",
+            "",
+        ]
+        out += _table(
+            ["target", "build s", "probes", "failed", "median ms", "p95 ms", "first error"],
+            [
+                [
+                    target,
+                    f"{r['build_s']:.1f}" if r["build_s"] else _build_failure(r["build_error"]),
+                    r["probes"],
+                    r["errors"],
+                    f"{r['median_ms']:.0f}" if r["median_ms"] is not None else "-",
+                    f"{r['p95_ms']:.0f}" if r["p95_ms"] is not None else "-",
+                    f"`{r['first_error']}`" if r["first_error"] else "",
+                ]
+                for target, r in readers.items()
+            ],
+        )
+    startup = dbt.get("startup")
+    if startup:
+        out += ["dbt's fixed cost per invocation (lake target, seconds, each measured alone):", ""]
+        out += _table(["what", "s"], [[k, f"{v:.2f}"] for k, v in startup.items()])
+    inc = dbt["incremental"]
+    out += [SECTIONS[5], "", f"dbt on {_n(inc['readings'])} readings over {inc['landed_days']} days.", ""]
+    rows = []
+    if ex is not None:
+        rerun, cold = ex["ours_rerun"], ex["contenders"]["ours"]["runs"][0]
+        rows.append(
+            [
+                "extraction: re-run of the same partition, nothing new",
+                f"{rerun['wall_s']:.2f}",
+                f"{cold['wall_s']:.2f}",
+                f"{rerun['wall_s'] / cold['wall_s']:.0%}",
+            ]
+        )
+    if "skipped" in inc:
+        rows.append(["dbt: re-run and scheduled day", "skipped", "-", inc["skipped"]])
+    else:
+        cold_s = inc["cold_build_s"]
+        day = inc["landed_days"] + 1
+        rows += [
+            [
+                f"dbt: scheduled day {day} (facts step: incremental models, window-scoped tests)",
+                f"{inc['daily_build_s']:.1f}",
+                f"{cold_s:.1f}",
+                f"{inc['daily_fraction_of_cold']:.0%}",
+            ],
+            [
+                f"dbt: day {day} re-landed, same answers: fingerprints compared, dbt not run"
+                + ("" if inc["rerun_recognised_unchanged"] else " (NOT recognised: dbt ran)"),
+                f"{inc['rerun_no_change_s']:.2f}",
+                f"{cold_s:.1f}",
+                f"{inc['rerun_fraction_of_cold']:.1%}",
+            ],
+            [
+                f"dbt: day {day} rebuilt anyway (what the re-run cost before)",
+                f"{inc['rerun_forced_s']:.1f}",
+                f"{cold_s:.1f}",
+                f"{inc['rerun_forced_s'] / cold_s:.0%}",
+            ],
+        ]
+        if "plainfile_daily_build_s" in inc:
+            plain_cold = next(b["cold_build_s"] for b in dbt["plainfile_builds"] if b["readings"] == inc["readings"])
+            rows.append(
+                [
+                    f"plain file: scheduled day {day}",
+                    f"{inc['plainfile_daily_build_s']:.1f}",
+                    f"{plain_cold:.1f}",
+                    f"{inc['plainfile_daily_build_s'] / plain_cold:.0%}",
+                ]
+            )
+    out += _table(["run", "seconds", "cold seconds", "fraction of cold"], rows)
+    if "daily_timings" in inc:
+        out += [f"- scheduled day: {_timings(inc['daily_timings'])}", ""]
+    history = dbt.get("history")
+    if history:
+        out += ["The scheduled day as history grows (lake, one new day on N landed and built days):", ""]
+        out += _table(
+            ["landed days", "readings", "day's rows", "cold build s", "scheduled day s", "dbt elapsed s"],
+            [
+                [
+                    h["landed_days"],
+                    _n(h["readings"]),
+                    _n(h["day_rows"]),
+                    f"{h['cold_build_s']:.1f}",
+                    f"{h['daily_build_s']:.1f}",
+                    f"{h['daily_timings']['elapsed_s']:.1f}",
+                ]
+                for h in history
+            ],
+        )
+    return out
 
 
 def main() -> None:

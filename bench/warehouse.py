@@ -1,31 +1,44 @@
-"""dbt over generated landings: cold build, no-change re-run, and a scheduled day on 30 landed days.
+"""dbt over generated landings: cold build, no-change re-run, a scheduled day, dbt's start-up,
+the DuckLake beside a plain DuckDB file, and an analyst's queries during a build.
 
 Historics are generated straight into the landing layout (vectorized, no HTTP, no pandera), in
-exactly the schema `PartitionWriter` lands; the small snapshots (contracts, devices, real-time
-values) go through the real landing code. dbt writes its target and logs to the work folder, so
-the project's own `target/` is left alone.
+exactly the schema `PartitionWriter` lands, with its fingerprint; the small snapshots (contracts,
+devices, real-time values) go through the real landing code. dbt writes its target and logs to
+the work folder (one per target, as dbt's partial parse is per target), so the project's own
+`target/` is left alone. A scheduled day is run as the Dagster facts step runs it: the
+incremental models, the window in the environment (`pipelines.warehouse`).
+
+python -m bench.warehouse reader <dev|plainfile> <data dir> <stop file> <out.json>
+    the analyst: counts `marts.fct_reading` in a loop until the stop file appears.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.lake import connect, lake_dir
+from pipelines.fact_inputs import input_fingerprint
+from pipelines.lake import PARTITION_WINDOW_ENV, connect, lake_dir
+from pipelines.landing import FINGERPRINT_FILE, ContentHash, partition_fingerprint
 from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.vendors.baxo.simulator import BaxoSimulatorConfig, build_fleet
 from pipelines.vendors.baxo.timebase import BAXO_EPOCH_UNIX_S
 
 DBT = str(Path(sys.executable).parent / "dbt")
 FIRST_DAY = date(2026, 1, 1)
+LAKE, PLAIN_FILE = "dev", "plainfile"  # dbt_project/profiles.yml's outputs
+INCREMENTAL = "config.materialized:incremental"
 
 
 def landed_historics_schema() -> dict[str, pl.DataType]:
@@ -117,6 +130,9 @@ def land_generated_day(data_dir: Path, day: date, series: list[tuple[str, str]],
     folder = data_dir / "landing" / "baxo" / "device_historics" / f"date={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(folder / "part-00000.parquet", compression="zstd")
+    landed = ContentHash()
+    landed.add(frame)
+    (folder / FINGERPRINT_FILE).write_text(partition_fingerprint(landed, ContentHash()) + "\n")
     quarantine = data_dir / "quarantine" / "baxo" / "device_historics" / f"date={day.isoformat()}"
     quarantine.mkdir(parents=True, exist_ok=True)
     empty = pl.DataFrame(
@@ -139,24 +155,55 @@ def land_generated(data_dir: Path, readings: int, days: int) -> tuple[int, list[
     return rows, series, interval_s
 
 
-def dbt_build(data_dir: Path, dbt_vars: dict[str, str] | None = None) -> float:
-    """Seconds of one `dbt build` of every model, seed and test, as a process of its own."""
-    command = [DBT, "build", "--quiet", "--profiles-dir", ".", "--target-path", str(data_dir / "dbt_target")]
-    command += ["--log-path", str(data_dir / "dbt_logs")]
-    if dbt_vars:
-        command += ["--vars", json.dumps(dbt_vars)]
+def dbt_command(
+    data_dir: Path,
+    command: str = "build",
+    *,
+    target: str = LAKE,
+    window: tuple[date, date] | None = None,
+    args: tuple[str, ...] = (),
+) -> float:
+    """Seconds of one dbt command as a process of its own; `window` as the Dagster step passes it."""
+    full = [DBT, command, "--quiet", "--profiles-dir", ".", "--target", target, *args]
+    full += ["--target-path", str(data_dir / f"dbt_target_{target}"), "--log-path", str(data_dir / "dbt_logs")]
     env = os.environ | {"PIPELINES_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    for name in PARTITION_WINDOW_ENV.values():
+        env.pop(name, None)
+    if window:
+        env |= dict(zip(PARTITION_WINDOW_ENV.values(), (window[0].isoformat(), window[1].isoformat()), strict=True))
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(full, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"dbt build failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"dbt {command} failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     return seconds
 
 
-def dbt_node_timings(data_dir: Path, top: int = 6) -> dict[str, object]:
+def dbt_build(data_dir: Path, target: str = LAKE) -> float:
+    """A full `dbt build` of every seed, model and test (no window: every landed day)."""
+    return dbt_command(data_dir, target=target)
+
+
+def scheduled_day(data_dir: Path, day: date, target: str = LAKE) -> float:
+    """The daily facts step: the incremental models and their tests for one day."""
+    return dbt_command(data_dir, target=target, window=(day, day), args=("--select", INCREMENTAL))
+
+
+def facts_input_fingerprints(day: date) -> dict[str, str | None]:
+    """What the facts step compares before calling dbt: each fact's input fingerprint of `day`."""
+    from pipelines.extraction import daily_landed_keys
+    from pipelines.warehouse import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    daily = frozenset(tuple(key.path) for key in daily_landed_keys)
+    facts = [uid for uid, n in manifest["nodes"].items() if n["config"].get("materialized") == "incremental"]
+    return {uid: input_fingerprint(manifest, uid, day.isoformat(), daily) for uid in facts}
+
+
+def dbt_node_timings(data_dir: Path, top: int = 6, target: str = LAKE) -> dict[str, object]:
     """Where the last `dbt build` spent its time: seconds per kind of node, and the slowest nodes."""
-    results = json.loads((data_dir / "dbt_target" / "run_results.json").read_text())["results"]
+    run_results = json.loads((data_dir / f"dbt_target_{target}" / "run_results.json").read_text())
+    results = run_results["results"]
     by_kind: dict[str, float] = {}
     for node in results:
         kind = node["unique_id"].split(".")[0]
@@ -165,7 +212,8 @@ def dbt_node_timings(data_dir: Path, top: int = 6) -> dict[str, object]:
     return {
         "seconds_by_kind": {k: round(v, 2) for k, v in sorted(by_kind.items())},
         "slowest": [[_node_name(n["unique_id"]), round(n["execution_time"], 2)] for n in slowest],
-        "elapsed_s": json.loads((data_dir / "dbt_target" / "run_results.json").read_text())["elapsed_time"],
+        "elapsed_s": run_results["elapsed_time"],
+        "nodes": len(results),
     }
 
 
@@ -175,21 +223,115 @@ def _node_name(unique_id: str) -> str:
     return (parts[2] if parts[0] == "test" and len(parts) > 3 else parts[-1])[:70]
 
 
-def fct_reading_rows(data_dir: Path) -> int:
-    with connect(root=data_dir) as con:
-        return con.execute("select count(*) from fct_reading").fetchone()[0]  # type: ignore[index]
+def plain_file(data_dir: Path) -> Path:
+    return data_dir / "plainfile.duckdb"  # profiles.yml's plainfile output
 
 
-def lake_mb(data_dir: Path) -> float:
-    """The warehouse's size on disk: catalog, data files and dbt's own DuckDB file."""
+def open_reader(data_dir: Path, target: str) -> duckdb.DuckDBPyConnection:
+    """An analyst's read-only connection to the warehouse of `target`."""
+    if target == LAKE:
+        return connect(root=data_dir)
+    return duckdb.connect(str(plain_file(data_dir)), read_only=True)
+
+
+def fct_reading_rows(data_dir: Path, target: str = LAKE) -> int:
+    with open_reader(data_dir, target) as con:
+        return con.execute("select count(*) from marts.fct_reading").fetchone()[0]  # type: ignore[index]
+
+
+def warehouse_mb(data_dir: Path, target: str = LAKE) -> float:
+    """The warehouse's size on disk: the lake's catalog, data files and dbt's DuckDB file, or the one file."""
+    if target == PLAIN_FILE:
+        return plain_file(data_dir).stat().st_size / 2**20
     return sum(f.stat().st_size for f in lake_dir(data_dir).rglob("*") if f.is_file()) / 2**20
 
 
-def dbt_baseline(data_dir: Path) -> float:
-    """Seconds of `dbt build` selecting nothing: dbt's own fixed cost (start, parse, connect)."""
-    command = [DBT, "build", "--quiet", "--profiles-dir", ".", "--target-path", str(data_dir / "dbt_target")]
-    command += ["--log-path", str(data_dir / "dbt_logs"), "--select", "resource_type:analysis"]
-    env = os.environ | {"PIPELINES_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def startup(data_dir: Path) -> dict[str, float]:
+    """Where dbt's fixed seconds per invocation go, each measured on its own (lake target).
+
+    python: the interpreter alone; imports: dbt's CLI and the duckdb adapter imported;
+    nothing_warm: a build selecting nothing with partial parse kept (what a Dagster step pays
+    before any node); nothing_vars_changed: the same with a new --vars (what a daily step paid when
+    the window travelled as vars: a whole re-parse); nothing_full_parse: --no-partial-parse;
+    one_view: one view built (adds the connection: DuckDB, extensions, ATTACH of the lake);
+    attach: connecting, loading the extensions and attaching the lake, in-process."""
+    py = [sys.executable, "-c"]
+    out = {
+        "python": _seconds(lambda: subprocess.run([*py, "pass"], check=True)),
+        "imports": _seconds(
+            lambda: subprocess.run([*py, "import dbt.cli.main, dbt.adapters.duckdb, agate"], check=True)
+        ),
+    }
+    nothing = ("--select", "resource_type:analysis")
+    out["nothing_warm"] = dbt_command(data_dir, args=nothing)
+    vars_now = json.dumps({"bench_nonce": time.time()})
+    out["nothing_vars_changed"] = dbt_command(data_dir, args=(*nothing, "--vars", vars_now))
+    dbt_command(data_dir, args=nothing)  # back to the saved parse
+    out["nothing_full_parse"] = dbt_command(data_dir, args=(*nothing, "--no-partial-parse"))
+    dbt_command(data_dir, args=nothing)
+    out["one_view"] = dbt_command(data_dir, "run", args=("--select", "stg_baxo__contracts"))
+    os.environ["PIPELINES_DATA_DIR"] = str(data_dir)
     started = time.perf_counter()
-    subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=True)
+    connect(read_only=False, root=data_dir).close()
+    out["attach"] = time.perf_counter() - started
+    return out
+
+
+def _seconds(call: Any) -> float:
+    started = time.perf_counter()
+    call()
     return time.perf_counter() - started
+
+
+# -- the analyst during a build --------------------------------------------------------------
+def reader_during(data_dir: Path, target: str, build: Any) -> dict[str, Any]:
+    """Run `build()` while another process queries `marts.fct_reading` in a loop; its account."""
+    stop, out = data_dir / f"reader-{target}.stop", data_dir / f"reader-{target}.json"
+    command = [sys.executable, "-m", "bench.warehouse", "reader", target, str(data_dir), str(stop), str(out)]
+    reader = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    time.sleep(2)  # the reader is querying before the build starts
+    build_error = None
+    try:
+        build_s = build()
+    except RuntimeError as error:  # the plain file: dbt may fail on the reader's lock
+        build_s, build_error = None, [line for line in str(error).splitlines() if "Error" in line][:2]
+    stop.touch()
+    reader.wait(timeout=120)
+    probes = json.loads(out.read_text())
+    latencies = sorted(p["s"] for p in probes if p["ok"])
+    errors = [p["error"] for p in probes if not p["ok"]]
+    return {
+        "build_s": build_s,
+        "build_error": build_error,
+        "probes": len(probes),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "median_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
+        "p95_ms": 1000 * latencies[int(len(latencies) * 0.95)] if latencies else None,
+    }
+
+
+def without_paths(message: str) -> str:
+    """An error message with file paths cut to their last part (results are committed)."""
+    return re.sub(r"(?:/[^/\s\"]+)+/([^/\s\"]+)", r"\1", message)
+
+
+def reader_loop(target: str, data_dir: Path, stop: Path, out: Path) -> None:
+    """An analyst: open, count, close, every 0.2 s, recording each probe's latency or error."""
+    os.environ["PIPELINES_DATA_DIR"] = str(data_dir)
+    probes: list[dict[str, Any]] = []
+    while not stop.exists():
+        started = time.perf_counter()
+        try:
+            with open_reader(data_dir, target) as con:
+                con.execute("select count(*) from marts.fct_reading").fetchone()
+            probes.append({"ok": True, "s": time.perf_counter() - started})
+        except duckdb.Error as error:
+            probes.append({"ok": False, "error": without_paths(str(error).splitlines()[0])[:160]})
+        time.sleep(0.2)
+    out.write_text(json.dumps(probes))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["reader"]:
+        reader_loop(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))

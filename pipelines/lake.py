@@ -44,6 +44,12 @@ EXTENSION_PACKAGES = {
 CATALOG_ENV = "WAREHOUSE_CATALOG"
 DATA_PATH_ENV = "WAREHOUSE_DATA_PATH"
 CATALOG_KINDS = ("sqlite", "postgres")
+# The partition window of an incremental dbt run (inclusive ISO dates), passed in the environment
+# and set as these DuckDB variables on dbt's connections (dbt_project/macros/in_partition_window.sql).
+PARTITION_WINDOW_ENV = {
+    "partition_min_date": "PIPELINES_PARTITION_MIN_DATE",
+    "partition_max_date": "PIPELINES_PARTITION_MAX_DATE",
+}
 
 
 # Every path below is under `root`, the data directory (`PIPELINES_DATA_DIR` when not given);

@@ -12,6 +12,7 @@ rename). Every writer and reader of landed partitions goes through `landing_stor
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 
@@ -35,6 +37,8 @@ from pipelines.validation import as_quarantine, quarantine_frame, split_valid, u
 _DATASETS: dict[tuple[str, str], type[pa.DataFrameModel]] = {}
 SCHEMA_ONLY_PARTITION = "date=none"
 STAMP_COLUMNS = ("_extracted_at", "_source")
+# A landed partition's content fingerprint, beside its parts (not `*.parquet`: dbt never reads it).
+FINGERPRINT_FILE = "_fingerprint"
 log = logging.getLogger(__name__)
 
 
@@ -213,6 +217,46 @@ def landing_store() -> LandingStore:
 
 
 @dataclass
+class ContentHash:
+    """An order-independent hash of the rows written, without `_extracted_at`: the same answers
+    extracted again give the same value, whatever the moment, the page size or the batching.
+
+    Each row's 64-bit hash (polars' `hash_rows`, stable within one polars version: an upgrade
+    makes every partition look changed once) is summed in two 32-bit halves, so nothing
+    overflows below 2**32 rows and the sum does not depend on the order of the rows."""
+
+    rows: int = 0
+    low: int = 0
+    high: int = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        hashes = frame.drop("_extracted_at", strict=False).hash_rows(seed=0).to_numpy()
+        self.rows += frame.height
+        self.low += int((hashes & np.uint64(0xFFFFFFFF)).sum(dtype=np.uint64))
+        self.high += int((hashes >> np.uint64(32)).sum(dtype=np.uint64))
+
+    def text(self) -> str:
+        return f"{self.rows}:{self.low:x}:{self.high:x}"
+
+
+def partition_fingerprint(landed: ContentHash, quarantined: ContentHash) -> str:
+    """A partition's fingerprint: row counts and content hash of its landed and quarantined parts."""
+    digest = hashlib.sha256(f"landing={landed.text()};quarantine={quarantined.text()}".encode()).hexdigest()
+    return f"{landed.rows}+{quarantined.rows}:{digest[:24]}"
+
+
+def read_fingerprint(folder: Path) -> str | None:
+    """The fingerprint recorded with a landed partition, None if it has none (landed before
+    fingerprints were recorded, or not landed at all)."""
+    try:
+        return (folder / FINGERPRINT_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
 class LandingResult:
     vendor: str
     dataset: str
@@ -228,6 +272,8 @@ class LandingResult:
     held_back: str | None = None
     # Landed as a daily partition: reconciled and checked as one (set by `metadata.land_days`).
     daily: bool = False
+    # Row counts and content hash of what the partition holds (`partition_fingerprint`).
+    fingerprint: str = ""
 
 
 # Pages are validated and written together up to about this many rows: pandera and the Parquet
@@ -271,6 +317,7 @@ class PartitionWriter:
             self._store.recover(key)
         self._staged: dict[str, Staged] = {}
         self._counts = {"landing": 0, "quarantine": 0}
+        self._hashes = {"landing": ContentHash(), "quarantine": ContentHash()}
 
     def __enter__(self) -> PartitionWriter:
         self._staged = {zone: self._store.stage(key) for zone, key in self._keys.items()}
@@ -317,9 +364,9 @@ class PartitionWriter:
         if frame.height == 0 and self._counts[zone] > 0:
             return  # one empty part is enough to carry the schema
         n = self._counts[zone]
-        _stamp(frame, self.extracted_at, self.source).write_parquet(
-            self._staged[zone].folder / f"part-{n:05d}.parquet", compression="zstd"
-        )
+        stamped = _stamp(frame, self.extracted_at, self.source)
+        stamped.write_parquet(self._staged[zone].folder / f"part-{n:05d}.parquet", compression="zstd")
+        self._hashes[zone].add(stamped)
         self._counts[zone] = n + 1
 
     def __exit__(
@@ -340,6 +387,9 @@ class PartitionWriter:
             self._write_part("landing", self.schema.empty())
         if self._counts["quarantine"] == 0:
             self._write_part("quarantine", quarantine_frame(pl.DataFrame(), ""))
+        # Written into the partition before its swap: a partition and its fingerprint appear together.
+        self.result.fingerprint = partition_fingerprint(self._hashes["landing"], self._hashes["quarantine"])
+        (self._staged["landing"].folder / FINGERPRINT_FILE).write_text(self.result.fingerprint + "\n")
         for zone in ("landing", "quarantine"):
             self._store.publish(self._staged[zone])
         self.result.parts = self._counts["landing"]
@@ -355,6 +405,7 @@ class PartitionWriter:
             part.unlink()
             self.quarantine(as_quarantine(rows, f"held back: {reason}"))
         self._counts["landing"] = 0
+        self._hashes["landing"] = ContentHash()
         self.result.landed_rows = 0
         self.result.preview = None
         self.result.held_back = reason

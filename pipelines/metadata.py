@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    DataVersion,
     MaterializeResult,
     MetadataValue,
 )
@@ -90,7 +92,18 @@ def materialize_result(results: Sequence[LandingResult], *, with_check: bool = T
                 metadata={"quarantined_rows": quarantined, "quarantined_share": round(share, 6)},
             )
         )
-    return MaterializeResult(metadata=metadata, check_results=checks)
+    return MaterializeResult(metadata=metadata, check_results=checks, data_version=data_version(results))
+
+
+def data_version(results: Sequence[LandingResult]) -> DataVersion | None:
+    """The landed partitions' content fingerprints as one Dagster data version: it changes only
+    when what the API answered changed, not when the same answers are extracted again."""
+    fingerprints = sorted(f"{r.dataset}/{r.partition_date}={r.fingerprint}" for r in results if r.fingerprint)
+    if not fingerprints:
+        return None
+    if len(fingerprints) == 1:
+        return DataVersion(fingerprints[0].split("=", 1)[1])
+    return DataVersion(hashlib.sha256("\n".join(fingerprints).encode()).hexdigest()[:24])
 
 
 def land_days(
@@ -132,4 +145,6 @@ def materialize_results(results: Sequence[LandingResult]) -> Iterator[Materializ
             )
             for c in plain.check_results or []
         ]
-        yield MaterializeResult(asset_key=key, metadata=plain.metadata, check_results=checks)
+        yield MaterializeResult(
+            asset_key=key, metadata=plain.metadata, check_results=checks, data_version=plain.data_version
+        )

@@ -16,8 +16,10 @@ The warehouse is a DuckLake (`pipelines/lake.py`); `connect()` is every reader's
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from dagster import (
     AssetSelection,
     AssetSpec,
     AutomationCondition,
+    MetadataValue,
     Output,
     RetryRequested,
     TableColumn,
@@ -39,7 +42,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, 
 from duckdb import DuckDBPyConnection
 
 from pipelines.extraction import daily_landed_keys
-from pipelines.lake import LAKE_ALIAS
+from pipelines.fact_inputs import (
+    FINGERPRINTS_METADATA,
+    PARTITION_ROWS_METADATA,
+    days_between,
+    input_fingerprint,
+    unchanged_days,
+)
+from pipelines.lake import LAKE_ALIAS, PARTITION_WINDOW_ENV, lake_exists
 from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
 from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import DAILY
@@ -125,8 +135,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
             ),
             key=lambda key: key.to_user_string(),
         )
+        # Skippable: a day whose inputs did not change since its last build is not built again.
         return spec.merge_attributes(deps=[AssetDep(key) for key in read_days]).replace_attributes(
-            automation_condition=late_data_condition()
+            automation_condition=late_data_condition(), skippable=True
         )
 
 
@@ -211,14 +222,20 @@ def _upstream_sources(manifest: Mapping[str, Any], unique_id: str) -> list[Mappi
 translator = WarehouseTranslator()
 
 
-def _with_warehouse_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
+def _with_warehouse_metadata(
+    invocation: DbtCliInvocation,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+    window: tuple[str, str] | None = None,
+) -> Iterator[Any]:
     """dbt's events, each table's carrying its row count and column schema (names, types,
     descriptions) read from the lake as dbt finishes it.
 
     Not dagster-dbt's fetch_row_counts()/fetch_column_metadata(): they open dbt's adapter in this
     process, which keeps dbt's DuckDB file (`lake/dbt.duckdb`) locked after the build, so the next
     dbt invocation from the same process (the facts after the models) failed with "Could not set
-    lock on file". A read-only reader attaches the lake itself and holds no lock.
+    lock on file". A read-only reader attaches the lake itself and holds no lock. `extra` adds
+    metadata to the events of the nodes it names (by unique_id); with a partition `window`, an
+    incremental table's event also carries its rows per day of the window.
     """
     manifest, lake = invocation.manifest, None
     try:
@@ -228,7 +245,12 @@ def _with_warehouse_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
                 yield event
                 continue
             lake = lake or connect()  # opened once dbt has created the lake's catalog
-            yield _with_table_metadata(event, node, lake)
+            event = _with_table_metadata(event, node, lake)
+            added = dict((extra or {}).get(node["unique_id"], {}))
+            if window and node["config"].get("materialized") == "incremental":
+                days = {day: 0 for day in days_between(*window)} | _rows_by_day(lake, node, window)
+                added[PARTITION_ROWS_METADATA] = MetadataValue.json(days)
+            yield event.with_metadata({**event.metadata, **added})
     finally:
         if lake is not None:
             lake.close()
@@ -280,21 +302,111 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[
     pool=WAREHOUSE_POOL,
 )
 def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Facts rebuilt for exactly the partitions of the run (one dbt call for a whole backfill)."""
+    """Facts rebuilt for exactly the partitions of the run (one dbt call for a whole backfill),
+    leaving out each fact whose inputs for those days are those of its last successful build."""
     ensure_schema_partitions()
     window = context.partition_time_window
-    dbt_vars = {
-        "min_date": window.start.date().isoformat(),
-        "max_date": (window.end - timedelta(days=1)).date().isoformat(),
+    first, last = window.start.date().isoformat(), (window.end - timedelta(days=1)).date().isoformat()
+    current = _input_fingerprints(context, days_between(first, last))
+    facts = _selected_facts(context)
+    unchanged = [uid for uid, key in facts.items() if _all_unchanged(context, key, current[uid], (first, last))]
+    if len(unchanged) == len(current):
+        context.log.info(f"inputs of {first}..{last} unchanged since their last build: dbt not run")
+        return
+    if unchanged:
+        context.log.info(f"inputs unchanged since their last build, left out: {', '.join(sorted(unchanged))}")
+    exclude = ["--exclude", " ".join(_manifest()["nodes"][uid]["name"] for uid in unchanged)] if unchanged else []
+    recorded = {uid: {FINGERPRINTS_METADATA: MetadataValue.json(days)} for uid, days in current.items()}
+    with _partition_window_env(first, last):
+        yield from _build(context, dbt, ["build", *exclude], recorded, (first, last))
+
+
+@cache
+def _manifest() -> Mapping[str, Any]:
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
+def _selected_facts(context: AssetExecutionContext) -> dict[str, AssetKey]:
+    """The incremental models this step builds: unique_id -> asset key."""
+    selected = context.selected_asset_keys
+    return {
+        uid: key
+        for uid, node in _manifest()["nodes"].items()
+        if node["resource_type"] == "model"
+        and node["config"].get("materialized") == "incremental"
+        and (key := translator.get_asset_key(node)) in selected
     }
-    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, args: list[str]) -> Iterator[Any]:
+def _input_fingerprints(context: AssetExecutionContext, days: Sequence[str]) -> dict[str, dict[str, str | None]]:
+    """Per selected fact, per day of the window, the fingerprint of what that day is built from."""
+    daily = frozenset(tuple(key.path) for key in daily_landed_keys)
+    return {
+        uid: {day: input_fingerprint(_manifest(), uid, day, daily) for day in days} for uid in _selected_facts(context)
+    }
+
+
+def _all_unchanged(
+    context: AssetExecutionContext, key: AssetKey, days: Mapping[str, str | None], window: tuple[str, str]
+) -> bool:
+    def rows_now() -> dict[str, int]:
+        if not lake_exists():
+            return {}
+        with connect() as lake:
+            return _rows_by_day(lake, _manifest()["nodes"][_fact_id(key)], window)
+
+    return len(unchanged_days(context.instance, key, days, rows_now)) == len(days)
+
+
+def _fact_id(key: AssetKey) -> str:
+    return next(uid for uid, node in _manifest()["nodes"].items() if translator.get_asset_key(node) == key)
+
+
+def _rows_by_day(lake: DuckDBPyConnection, node: Mapping[str, Any], window: tuple[str, str]) -> dict[str, int]:
+    """Rows of an incremental fact per partition day of the window ({} before its first build)."""
+    schema, table = node["schema"], node["alias"]
+    exists = lake.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        [LAKE_ALIAS, schema, table],
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    rows = lake.execute(
+        f'select partition_date::varchar, count(*) from {LAKE_ALIAS}."{schema}"."{table}"'
+        " where partition_date between ?::date and ?::date group by all",
+        list(window),
+    ).fetchall()
+    return {day: count for day, count in rows}
+
+
+@contextmanager
+def _partition_window_env(first: str, last: str) -> Iterator[None]:
+    """The window for dbt's connections (lake_dbt_plugin), in the environment dbt inherits: not
+    `--vars`, whose every change costs dbt a whole re-parse (macros/in_partition_window.sql)."""
+    bounds = dict(zip(PARTITION_WINDOW_ENV.values(), (first, last), strict=True))
+    before = {name: os.environ.get(name) for name in bounds}
+    os.environ.update(bounds)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    args: list[str],
+    extra_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    window: tuple[str, str] | None = None,
+) -> Iterator[Any]:
     """Run dbt; a build that lost a commit race to a concurrent writer is retried whole (it only
     replaces its own partitions, so running it again is safe); any other failure fails the step."""
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    yield from _with_warehouse_metadata(invocation)
+    yield from _with_warehouse_metadata(invocation, extra_metadata, window)
     if invocation.is_successful():
         return
     if _lost_commit_race(invocation):

@@ -150,3 +150,50 @@ def test_dagster_and_dbt_build_marts_idempotently(start_simulator, data_dir: Pat
             per_day = con.execute("select count(distinct partition_date) from fct_reading").fetchone()[0]
         assert duplicates == 0
         assert per_day == 2
+
+
+def test_an_unchanged_day_is_not_rebuilt_and_a_changed_one_is(start_simulator, data_dir: Path) -> None:
+    server = start_simulator("baxo")
+    res = _resources(server)
+    day = DAY
+    with DagsterInstance.ephemeral() as instance:
+        snapshots = [a for a in baxo_assets if a.partitions_def is None]
+        assert materialize(snapshots, resources=res, instance=instance).success
+
+        def extract() -> str:
+            result = materialize([baxo_device_historics], partition_key=day, resources=res, instance=instance)
+            assert result.success
+            (materialization,) = result.asset_materializations_for_node("baxo__device_historics")
+            return materialization.tags["dagster/data_version"]
+
+        def build_facts() -> list[str]:
+            """The facts the dbt step materialized (the others were left out as unchanged)."""
+            result = materialize([dbt_incremental_models], partition_key=day, resources=res, instance=instance)
+            assert result.success
+            return sorted(event.asset_key.path[-1] for event in result.get_asset_materialization_events())
+
+        version = extract()
+        assert materialize([dbt_models], resources=res, instance=instance).success
+        assert "fct_reading" in build_facts()
+        with connect() as con:
+            readings = con.execute("select count(*) from fct_reading").fetchone()[0]
+        assert readings > 0
+
+        # The same answers extracted again: the same data version, and dbt builds and tests nothing.
+        assert extract() == version
+        assert build_facts() == []
+
+        # The warehouse lost the day (rebuilt, restored) while the instance remembers the build: rebuilt.
+        with connect(read_only=False) as con:
+            con.execute(f"delete from marts.fct_reading where partition_date = '{day}'")
+        assert "fct_reading" in build_facts()
+        with connect() as con:
+            assert con.execute("select count(*) from fct_reading").fetchone()[0] == readings
+
+        # A changed answer (a fourth device per contract) changes the version and rebuilds the day.
+        server.app.state.simulator.__init__(BaxoSimulatorConfig(devices_per_contract=4))
+        assert extract() != version
+        assert "fct_reading" in build_facts()
+        with connect() as con:
+            rebuilt = con.execute("select count(*), count(distinct partition_date) from fct_reading").fetchone()
+        assert rebuilt[0] > readings and rebuilt[1] == 1

@@ -61,6 +61,23 @@ def test_rerun_replaces_partition_and_splits_quarantine(data_dir: Path) -> None:
     assert set(quarantined["_source"]) == {"endpoint"}
 
 
+def test_the_fingerprint_follows_the_content_not_the_moment_the_order_or_the_batching(data_dir: Path) -> None:
+    frame = pl.DataFrame({"name": ["a", "b", "c", None], "value": [1.0, 2.0, 3.0, 4.0]})
+    first = land_frame("v", "d", "2026-01-01", frame, Reading, "endpoint")
+    folder = data_dir / "landing" / "v" / "d" / "date=2026-01-01"
+    assert landing.read_fingerprint(folder) == first.fingerprint
+    assert first.fingerprint.startswith("3+1:")  # landed + quarantined rows
+    with PartitionWriter("v", "d", "2026-01-01", Reading, "endpoint", batch_rows=1) as writer:
+        for row in reversed(range(frame.height)):  # other pages, other order, another _extracted_at
+            writer.write(frame.slice(row, 1))
+    assert writer.result.fingerprint == first.fingerprint
+    changed = land_frame("v", "d", "2026-01-01", frame.with_columns(value=pl.col("value") * 2), Reading, "endpoint")
+    assert changed.fingerprint != first.fingerprint
+    assert landing.read_fingerprint(folder) == changed.fingerprint
+    # The dbt sources read `*.parquet` only: the fingerprint file is not a part.
+    assert read(data_dir, "landing").height == 3
+
+
 def test_a_repeated_unique_key_lands_its_first_row_and_quarantines_only_the_repeats(data_dir: Path) -> None:
     frame = pl.DataFrame({"device_id": ["a", "b", "a", "a"], "name": ["first", "other", "second", "third"]})
     result = land_frame("v", "d", "2026-01-01", frame, Device, "devices")

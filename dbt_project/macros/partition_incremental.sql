@@ -1,5 +1,5 @@
-{#- The facts' materialization: incremental by landing partition. A run deletes the days between
-    vars min_date and max_date, then appends them again, so re-running a day never duplicates
+{#- The facts' materialization: incremental by landing partition. A run deletes the days of its
+    partition window (in_partition_window), then appends them again, so re-running a day never duplicates
     and a day emptied at the source empties here too. -#}
 {% macro partition_incremental() -%}
     {{ config(

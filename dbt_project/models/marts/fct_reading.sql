@@ -1,6 +1,6 @@
 {{ partition_incremental() }}
--- Incremental by partition: a run replaces exactly the days between vars min_date and
--- max_date (deleting them first), so re-running a day never duplicates and an emptied day empties.
+-- Incremental by partition: a run replaces exactly the days of its partition window
+-- (in_partition_window; deleting them first), so re-running a day never duplicates and an emptied day empties.
 -- Of rows sharing a key only the one int_readings_ranked ranks first lands; the others are
 -- quarantined (quarantined_records), so the key stays unique whatever a vendor sends.
 -- depends_on: {{ ref('dim_device') }}

@@ -340,7 +340,11 @@ def dsmr_meters(dsmr: DsmrResource) -> MaterializeResult:
     each instance's own monitoring."""
     landed = materialize_result([land_meters(dsmr.clients())])
     health = datalogger_health(dsmr.clients())
-    return MaterializeResult(metadata=landed.metadata, check_results=[*(landed.check_results or []), health])
+    return MaterializeResult(
+        metadata=landed.metadata,
+        check_results=[*(landed.check_results or []), health],
+        data_version=landed.data_version,
+    )
 
 
 @landed_asset(VENDOR, "consumption_today", deps=["meters"])
