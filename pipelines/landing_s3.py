@@ -124,7 +124,9 @@ class S3LandingStore:
             return None
         manifest = json.loads(text)
         folder = f"{key}/{VERSION_PREFIX}{manifest['version']}"
-        frames = [pl.read_parquet(io.BytesIO(self._get(f"{folder}/{name}"))) for name in manifest["files"]]
+        # A version also holds files that are not rows (the partition's `_fingerprint`).
+        parts = [name for name in manifest["files"] if name.endswith(".parquet")]
+        frames = [pl.read_parquet(io.BytesIO(self._get(f"{folder}/{name}"))) for name in parts]
         return pl.concat(frames, how="vertical_relaxed")
 
     def read_text(self, key: str) -> str | None:
