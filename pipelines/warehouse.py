@@ -48,6 +48,7 @@ from pipelines.fact_inputs import (
     days_between,
     input_fingerprint,
     unchanged_days,
+    upstream_of,
 )
 from pipelines.lake import LAKE_ALIAS, PARTITION_WINDOW_ENV, lake_exists
 from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
@@ -128,11 +129,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if props.get("config", {}).get("materialized") != "incremental":
             return spec
         read_days = sorted(
-            (
-                key
-                for key in map(self.get_asset_key, _upstream_sources(manifest, unique_id))
-                if key in daily_landed_keys
-            ),
+            (key for key in map(self.get_asset_key, upstream_of(manifest, unique_id)[0]) if key in daily_landed_keys),
             key=lambda key: key.to_user_string(),
         )
         # Skippable: a day whose inputs did not change since its last build is not built again.
@@ -201,22 +198,6 @@ def _ref_name(to: object) -> str:
     """`ref('dim_device')` -> `dim_device`."""
     text = str(to)
     return text.split("'")[1] if "'" in text else text
-
-
-def _upstream_sources(manifest: Mapping[str, Any], unique_id: str) -> list[Mapping[str, Any]]:
-    """The dbt sources a node reads at build time: directly or through views (tables stop the
-    walk: they are assets of their own, built by their own step)."""
-    parents, seen, sources = list(manifest["parent_map"].get(unique_id, [])), set(), []
-    while parents:
-        parent = parents.pop()
-        if parent in seen:
-            continue
-        seen.add(parent)
-        if parent.startswith("source."):
-            sources.append(manifest["sources"][parent])
-        elif manifest["nodes"].get(parent, {}).get("config", {}).get("materialized") in ("view", "ephemeral"):
-            parents.extend(manifest["parent_map"].get(parent, []))
-    return sources
 
 
 translator = WarehouseTranslator()
