@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.workers import _peak_rss_mb
 from pipelines.lake import data_files_dir
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -48,16 +49,6 @@ DSMR_KEY_ENV = "DSMR_SCALE_API_KEY"  # one key for every simulated meter
 BAGTOWER_OWN_DEVICES = 5  # the simulator's fleet before `extra_devices`
 LANDED_ZONES = ("landing", "quarantine", "audio")  # audio: Primayer's WAV files, beside its landing
 STATS_URL_ENV = "BENCH_SCALE_STATS_URL"  # where the extraction process reads its simulator's counters
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (Linux `VmHWM`: ru_maxrss would carry over the forking parent's)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_s() -> float:

@@ -11,12 +11,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 # Debian keeps the server binaries off PATH; other systems put them on it.
 POSTGRES_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin")]
@@ -130,6 +132,15 @@ class S3Server:
             "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": f"http://{self.endpoint}",
         }
+
+    def fresh_bucket(self, name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+        """A new bucket `<name>-<random>`, with the settings that reach this server set for the
+        test: each test has a bucket of its own, so nothing one writes is seen by another."""
+        bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+        self.client().create_bucket(Bucket=bucket)
+        for setting, value in self.environment().items():
+            monkeypatch.setenv(setting, value)
+        return bucket
 
 
 @contextmanager

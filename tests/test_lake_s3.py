@@ -3,7 +3,6 @@ writer's tables land as Parquet objects in the bucket, a reader reads them, noth
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,7 @@ from tests.services import S3Server
 @pytest.fixture
 def s3_lake(moto_s3: S3Server, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh bucket; the lake's data path in it, the SQLite catalog in the data directory."""
-    bucket = f"lake-{uuid.uuid4().hex[:8]}"
-    moto_s3.client().create_bucket(Bucket=bucket)
-    for name, value in moto_s3.environment().items():
-        monkeypatch.setenv(name, value)
+    bucket = moto_s3.fresh_bucket("lake", monkeypatch)
     monkeypatch.setenv("WAREHOUSE_DATA_PATH", f"s3://{bucket}/lake")
     return bucket
 

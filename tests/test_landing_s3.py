@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import traceback
-import uuid
 import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,10 +53,7 @@ class Reading(pa.DataFrameModel):
 def s3_landing(moto_s3: S3Server, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh bucket as the landing root; the data directory stays local (and must stay empty
     of landed data)."""
-    bucket = f"landing-{uuid.uuid4().hex[:8]}"
-    moto_s3.client().create_bucket(Bucket=bucket)
-    for name, value in moto_s3.environment().items():
-        monkeypatch.setenv(name, value)
+    bucket = moto_s3.fresh_bucket("landing", monkeypatch)
     monkeypatch.setenv("PIPELINES_LANDING_URI", f"s3://{bucket}/telemetry/")
     return bucket
 

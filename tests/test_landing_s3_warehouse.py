@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,10 +30,7 @@ DAY = "2026-11-20"
 
 @pytest.fixture
 def s3_landing(moto_s3: S3Server, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    bucket = f"landing-{uuid.uuid4().hex[:8]}"
-    moto_s3.client().create_bucket(Bucket=bucket)
-    for name, value in moto_s3.environment().items():
-        monkeypatch.setenv(name, value)
+    bucket = moto_s3.fresh_bucket("landing", monkeypatch)
     monkeypatch.setenv("PIPELINES_LANDING_URI", f"s3://{bucket}/telemetry")
     return bucket
 
