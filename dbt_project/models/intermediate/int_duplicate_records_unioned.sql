@@ -1,3 +1,9 @@
+-- A table, not a view: the search for duplicate readings ranks every reading of the history
+-- (int_readings_ranked), and as a view it ran once for quarantined_records and again for each of
+-- its own tests. Built once here, they read the result. It belongs to the whole-history build
+-- (like quarantined_records); the daily facts step ranks only its days, in fct_reading.
+{{ config(materialized='table') }}
+
 -- The rows each deduplicating model left out (rank above 1), in the shape of quarantined_records:
 -- the record itself as JSON text and why it was left out. The kept copy is never among them.
 with dsmr_readings as (
