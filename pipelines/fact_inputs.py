@@ -5,7 +5,10 @@ A fact's day is made from that day's landed partitions (each with its content fi
 and of those views. Their fingerprints together are the day's input fingerprint. The dbt step
 records it on each fact's materialization; when the next run would build the same inputs again
 (the same answers re-extracted, a re-run of the schedule), the step leaves that fact out of the
-dbt call, and skips dbt altogether when no fact changed: nothing is rebuilt or re-tested.
+dbt call, and skips dbt altogether when no fact changed: nothing is rebuilt or re-tested. A fact
+with nothing to build (none of its daily datasets landed on any day of the window, and the fact
+holds no rows of those days) is left out too, so a day one vendor lands does not build and test
+the other vendors' facts.
 
 Only a materialization of a run that succeeded counts: a build whose blocking test failed is
 built again next time, whatever the fingerprints.
@@ -83,6 +86,21 @@ def input_fingerprint(
                 return None
             lines.append(f"{source['schema']}/{source['name']}/{partition.name} {fingerprint}")
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:24]
+
+
+def lands_nothing(
+    manifest: Mapping[str, Any], unique_id: str, days: Sequence[str], daily_sources: frozenset[tuple[str, ...]]
+) -> bool:
+    """Whether no daily dataset the fact reads has a landed partition on any of `days`. False for
+    a fact that reads no daily dataset (its days cannot be told apart) and on object storage,
+    whose published partitions this does not list: then the fact is built."""
+    if landing_uri().startswith("s3://"):
+        return False
+    sources, _ = upstream_of(manifest, unique_id)
+    daily = [source for source in sources if (source["schema"], source["name"]) in daily_sources]
+    if not daily:
+        return False
+    return not any((_landed_folder(source) / f"date={day}").exists() for source in daily for day in days)
 
 
 def last_build(instance: DagsterInstance, key: AssetKey, day: str) -> tuple[str | None, int | None]:

@@ -47,6 +47,7 @@ from pipelines.fact_inputs import (
     PARTITION_ROWS_METADATA,
     days_between,
     input_fingerprint,
+    lands_nothing,
     unchanged_days,
     upstream_of,
 )
@@ -291,12 +292,16 @@ def dbt_incremental_models(context: AssetExecutionContext, dbt: DbtCliResource) 
     current = _input_fingerprints(context, days_between(first, last))
     facts = _selected_facts(context)
     unchanged = [uid for uid, key in facts.items() if _all_unchanged(context, key, current[uid], (first, last))]
-    if len(unchanged) == len(current):
-        context.log.info(f"inputs of {first}..{last} unchanged since their last build: dbt not run")
+    empty = [uid for uid in facts if uid not in unchanged and nothing_to_build(uid, (first, last))]
+    if len(unchanged) + len(empty) == len(current):
+        context.log.info(f"inputs of {first}..{last} unchanged since their last build or not landed: dbt not run")
         return
     if unchanged:
         context.log.info(f"inputs unchanged since their last build, left out: {', '.join(sorted(unchanged))}")
-    exclude = ["--exclude", " ".join(_manifest()["nodes"][uid]["name"] for uid in unchanged)] if unchanged else []
+    if empty:
+        context.log.info(f"nothing landed and no rows for {first}..{last}, left out: {', '.join(sorted(empty))}")
+    left_out = unchanged + empty
+    exclude = ["--exclude", " ".join(_manifest()["nodes"][uid]["name"] for uid in left_out)] if left_out else []
     recorded = {uid: {FINGERPRINTS_METADATA: MetadataValue.json(days)} for uid, days in current.items()}
     with _partition_window_env(first, last):
         yield from _build(context, dbt, ["build", *exclude], recorded, (first, last))
@@ -330,13 +335,24 @@ def _input_fingerprints(context: AssetExecutionContext, days: Sequence[str]) -> 
 def _all_unchanged(
     context: AssetExecutionContext, key: AssetKey, days: Mapping[str, str | None], window: tuple[str, str]
 ) -> bool:
-    def rows_now() -> dict[str, int]:
-        if not lake_exists():
-            return {}
-        with connect() as lake:
-            return _rows_by_day(lake, _manifest()["nodes"][_fact_id(key)], window)
+    return len(unchanged_days(context.instance, key, days, lambda: _fact_rows(_fact_id(key), window))) == len(days)
 
-    return len(unchanged_days(context.instance, key, days, rows_now)) == len(days)
+
+def nothing_to_build(unique_id: str, window: tuple[str, str]) -> bool:
+    """Whether the fact has nothing to build or test in the window: none of its daily datasets
+    landed on those days, and it holds no rows of them (rows there would have to be deleted)."""
+    daily = frozenset(tuple(key.path) for key in daily_landed_keys)
+    if not lands_nothing(_manifest(), unique_id, days_between(*window), daily):
+        return False
+    return not any(_fact_rows(unique_id, window).values())
+
+
+def _fact_rows(unique_id: str, window: tuple[str, str]) -> dict[str, int]:
+    """The fact's rows per day of the window now ({} before the lake exists)."""
+    if not lake_exists():
+        return {}
+    with connect() as lake:
+        return _rows_by_day(lake, _manifest()["nodes"][unique_id], window)
 
 
 def _fact_id(key: AssetKey) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from dagster import DagsterInstance, materialize
 
 from pipelines.definitions import resources
@@ -15,6 +17,8 @@ from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets, baxo_device
 from pipelines.vendors.baxo.client import BaxoClient
 from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig
 from pipelines.vendors.baxo.timebase import to_baxo_seconds
+from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_meters, dsmr_quarter_hour_peaks
+from pipelines.vendors.dsmr.simulator import DEFAULT_INSTANCES, DsmrSimulatorConfig
 from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAY = "2026-11-20"
@@ -197,3 +201,47 @@ def test_an_unchanged_day_is_not_rebuilt_and_a_changed_one_is(start_simulator, d
         with connect() as con:
             rebuilt = con.execute("select count(*), count(distinct partition_date) from fct_reading").fetchone()
         assert rebuilt[0] > readings and rebuilt[1] == 1
+
+
+def test_a_day_one_vendor_lands_builds_only_the_facts_it_feeds(
+    start_simulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    res = _resources(start_simulator("baxo"))
+    dsmr = start_simulator("dsmr", DsmrSimulatorConfig(now=datetime(2026, 11, 22, 9, 30, tzinfo=UTC)))
+    spec = []
+    for sim in DEFAULT_INSTANCES:
+        monkeypatch.setenv(env := f"TEST_DSMR_{sim.name.upper()}_KEY", sim.api_key)
+        spec.append(
+            {"name": sim.name, "base_url": f"{dsmr.url}/{sim.name}", "api_key_env": env, "timezone": sim.timezone}
+        )
+    res["dsmr"] = DsmrResource(instances=json.dumps(spec), backoff_base_s=0.01)
+    with DagsterInstance.ephemeral() as instance:
+        snapshots = [a for a in baxo_assets if a.partitions_def is None] + [dsmr_meters]
+        assert materialize(snapshots, resources=res, instance=instance).success
+        assert materialize([baxo_device_historics], partition_key=DAY, resources=res, instance=instance).success
+        assert materialize([dbt_models], resources=res, instance=instance).success
+
+        def build_facts() -> tuple[list[str], list[str]]:
+            """The facts the dbt step materialized, and the models its checks (dbt tests) ran on."""
+            result = materialize([dbt_incremental_models], partition_key=DAY, resources=res, instance=instance)
+            assert result.success
+            built = sorted(event.asset_key.path[-1] for event in result.get_asset_materialization_events())
+            checked = sorted({e.asset_key.path[-1] for e in result.get_asset_check_evaluations()})
+            return built, checked
+
+        # BAXO landed the day, DSMR and Primayer did not: their facts are neither built nor tested.
+        assert build_facts() == (["fct_reading"], ["fct_reading"])
+        with connect() as con:
+            readings = con.execute("select count(*) from fct_reading").fetchone()[0]
+            tables = {name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+        assert readings > 0
+        assert not tables & {"fct_energy_period", "fct_power_peak", "fct_noise_histogram"}  # never built
+
+        # DSMR's quarter-hour peaks land for the day: their fact is built (fct_reading is unchanged).
+        assert materialize([dsmr_quarter_hour_peaks], partition_key=DAY, resources=res, instance=instance).success
+        assert build_facts() == (["fct_power_peak"], ["fct_power_peak"])
+        with connect() as con:
+            peaks = con.execute(
+                "select count(*), count(distinct vendor), min(partition_date)::varchar from fct_power_peak"
+            ).fetchone()
+        assert peaks[0] > 0 and peaks[1:] == (1, DAY)

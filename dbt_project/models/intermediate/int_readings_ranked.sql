@@ -5,8 +5,7 @@
 -- Ranked within a partition day (every vendor lands a value under the one day of its
 -- measured_at): fct_reading's partition-window filter then reaches the Parquet scan below the
 -- window function, so an incremental run still reads only its days.
--- Tiebreak, so every rebuild keeps the same row: the latest landing (extracted_at), then the
--- larger value, then unit and source.
+-- Key and tiebreak: macros/reading_duplicate_rank.sql.
 with readings as (
     select * from {{ ref('int_readings_unioned') }}
 ),
@@ -14,10 +13,7 @@ with readings as (
 final as (
     select
         *,
-        row_number() over (
-            partition by partition_date, device_key, metric, aggregation, measured_at
-            order by extracted_at desc nulls last, value desc nulls last, unit, source
-        ) as duplicate_rank
+        {{ reading_duplicate_rank() }} as duplicate_rank
     from readings
 )
 
