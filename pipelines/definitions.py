@@ -13,7 +13,6 @@ from dagster import (
     define_asset_job,
     multiprocess_executor,
 )
-from dagster_dbt import DbtCliResource
 
 from pipelines.extraction import (
     daily_extraction_assets,
@@ -24,7 +23,7 @@ from pipelines.extraction import (
 from pipelines.maintenance import lake_maintenance_job, lake_maintenance_schedule
 from pipelines.settings import max_processes
 from pipelines.vendors import VENDORS
-from pipelines.warehouse import DBT_EXECUTABLE, dbt_incremental_models, dbt_models, dbt_project
+from pipelines.warehouse import DBT_EXECUTABLE, WarehouseDbt, dbt_incremental_models, dbt_models, dbt_project
 
 partitioned = AssetSelection.assets(*daily_extraction_assets)
 snapshots = AssetSelection.assets(*snapshot_extraction_assets)
@@ -62,8 +61,8 @@ def resources() -> dict[str, object]:
     """Vendor settings from the environment (`make run` defaults them to the simulators)."""
     return {
         **vendor_resources(),
-        "dbt": DbtCliResource(
-            project_dir=dbt_project,
+        "dbt": WarehouseDbt(
+            project_dir=str(dbt_project.project_dir),
             profiles_dir=str(dbt_project.profiles_dir),
             dbt_executable=DBT_EXECUTABLE,
         ),

@@ -1,9 +1,12 @@
-"""dbt-duckdb plugin that readies the DuckLake before dbt attaches it (`plugins:` in profiles.yml).
+"""dbt-duckdb plugin that attaches the DuckLake for dbt (`plugins:` in profiles.yml).
 
-dbt-duckdb opens its own DuckDB file, calls `configure_connection`, then runs the profile's
-`attach` entries: the lake's folders and extensions must be ready by then. dbt-duckdb's own
-`extensions:` setting installs from DuckDB's online repository, which cannot work offline; this
-installs them from the wheels instead.
+dbt-duckdb opens its own (in-memory) DuckDB database, calls `configure_connection`, then runs the
+profile's `attach` entries. This plugin makes the lake's folders, installs its extensions from
+the wheels (dbt-duckdb's own `extensions:` setting installs from DuckDB's online repository,
+which cannot work offline) and attaches the lake from the settings, the same ATTACH the
+analysts' sessions run. The settings are read here, at connection time, and never written into
+the profile: dbt hashes the profile into its partial-parse state, and a data directory there
+would cost every new data directory a whole re-parse of the project.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
-from pipelines.lake import PARTITION_WINDOW_ENV, load_extensions, prepare_for_writing
+from pipelines.lake import PARTITION_WINDOW_ENV, attach_statement, lake_dir, load_extensions, prepare_for_writing
 
 
 def partition_window_statements() -> list[str]:
@@ -30,19 +33,27 @@ def partition_window_statements() -> list[str]:
     return statements
 
 
+def spill_dir() -> str:
+    """Where a dbt build spills to disk, under the data directory (quoted for SQL)."""
+    return str(lake_dir() / "dbt_spill").replace("'", "''")
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         # `lake: false`: a target without the lake (the benchmark's plain DuckDB file), which
         # needs only the partition window.
         self.lake = plugin_config.get("lake", True)
         if self.lake:
-            # dbt-duckdb opens its DuckDB file (in the lake's folder) before any connection hook,
-            # and the catalog must be in WAL mode before the ATTACH (see prepare_for_writing).
+            # The lake's folders must exist and the catalog be in WAL mode before the ATTACH
+            # (see prepare_for_writing).
             prepare_for_writing()
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         if self.lake:
             load_extensions(conn)
+            # dbt's database is in memory: DuckDB spills what outgrows memory to this folder.
+            conn.execute(f"SET temp_directory = '{spill_dir()}'")
+            conn.execute(attach_statement(read_only=False))
         self.configure_cursor(conn)
 
     def configure_cursor(self, cursor: DuckDBPyConnection) -> None:

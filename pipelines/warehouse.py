@@ -13,13 +13,16 @@ later (late data) marks that day of the facts for rebuilding (`late_data_conditi
 The warehouse is a DuckLake (`pipelines/lake.py`); `connect()` is every reader's way in.
 """
 
+import importlib.metadata
 import json
 import os
+import shutil
 import sys
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 from duckdb import DuckDBPyConnection
+from packaging.version import Version
 
 from pipelines.extraction import daily_landed_keys
 from pipelines.fact_inputs import (
@@ -55,7 +59,7 @@ from pipelines.lake import LAKE_ALIAS, PARTITION_WINDOW_ENV, lake_exists
 from pipelines.lake import connect as connect  # every reader's entry: pipelines.warehouse.connect()
 from pipelines.landing import ensure_schema_partitions
 from pipelines.partitions import DAILY
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.settings import DBT_PROJECT_DIR, data_dir
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -65,6 +69,32 @@ dbt_project.prepare_if_dev()
 os.environ.setdefault("PIPELINES_DBT_EXECUTABLE", str(Path(sys.executable).parent / "dbt"))
 DBT_EXECUTABLE = str(Path(__file__).parent / "bin" / "dbt")
 INCREMENTAL = "config.materialized:incremental"
+# dbt's parse state (partial parsing), kept warm per data directory between dbt calls.
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+class WarehouseDbt(DbtCliResource):
+    """dagster-dbt's dbt CLI resource without two fixed costs it pays in every step, for
+    things this project does not use. Dagster makes a resource per step, and each step paid:
+
+    - `dbt --version` in a subprocess (about 3 s: dbt's imports) to learn the CLI's version. The
+      CLI is this environment's own dbt (`DBT_EXECUTABLE`), so it is dbt-core's installed version.
+    - dbt's adapter opened in this process (about 1.4 s), which dagster-dbt needs only for
+      `fetch_row_counts()`/`fetch_column_metadata()`. The warehouse's metadata is read from the
+      lake instead (`_with_warehouse_metadata`), and without an adapter dagster-dbt also stops
+      waiting for dbt to finish before it yields the first event (its DuckDB-file lock rule).
+
+    tests/test_warehouse_dbt.py checks both against the real dbt.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
+        return None
+
+
 WAREHOUSE_POOL = "duckdb_warehouse"
 # DuckLake's answer when another writer committed a delete from the same table first; its own
 # commit retries do not cover such a logical conflict.
@@ -213,9 +243,9 @@ def _with_warehouse_metadata(
     descriptions) read from the lake as dbt finishes it.
 
     Not dagster-dbt's fetch_row_counts()/fetch_column_metadata(): they open dbt's adapter in this
-    process, which keeps dbt's DuckDB file (`lake/dbt.duckdb`) locked after the build, so the next
-    dbt invocation from the same process (the facts after the models) failed with "Could not set
-    lock on file". A read-only reader attaches the lake itself and holds no lock. `extra` adds
+    process, which kept dbt's DuckDB file locked after the build, so the next dbt invocation from
+    the same process (the facts after the models) failed with "Could not set lock on file"
+    (`WarehouseDbt` no longer opens that adapter at all). A read-only reader attaches the lake itself and holds no lock. `extra` adds
     metadata to the events of the nodes it names (by unique_id); with a partition `window`, an
     incremental table's event also carries its rows per day of the window.
     """
@@ -402,14 +432,53 @@ def _build(
 ) -> Iterator[Any]:
     """Run dbt; a build that lost a commit race to a concurrent writer is retried whole (it only
     replaces its own partitions, so running it again is safe); any other failure fails the step."""
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    target_path = _target_path_with_parse_state(context)
+    invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
     yield from _with_warehouse_metadata(invocation, extra_metadata, window)
+    _keep_parse_state(target_path)
     if invocation.is_successful():
         return
     if _lost_commit_race(invocation):
         context.log.warning("dbt lost a commit race to a concurrent writer of the lake; retrying the build")
         raise RetryRequested(max_retries=COMMIT_CONFLICT_RETRIES, seconds_to_wait=5 * (context.retry_number + 1))
     raise invocation.get_error() or RuntimeError(f"dbt {args[0]} failed")
+
+
+def _parse_state() -> Path:
+    """This data directory's dbt parse state: the profile holds no path (profiles.yml), but the
+    sources' locations do, so a state from another data directory re-parses them."""
+    return data_dir() / "lake" / PARTIAL_PARSE_FILE
+
+
+def _target_path_with_parse_state(context: AssetExecutionContext) -> Path:
+    """A target folder of the call's own, as dagster-dbt makes one (artifacts of concurrent
+    calls never mix), holding the last parse state, so dbt parses only what changed since.
+
+    dagster-dbt's fresh folder had none, and every call parsed the whole project: 3–4 s of each
+    step's dbt. The state comes from this data directory's last call, else from the project's
+    `target/` (`make manifest`); dbt checks it against the files, profile and versions itself.
+    """
+    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target_path = DBT_PROJECT_DIR / "target" / name
+    target_path.mkdir(parents=True)
+    for state in (_parse_state(), DBT_PROJECT_DIR / "target" / PARTIAL_PARSE_FILE):
+        if state.is_file():
+            shutil.copyfile(state, target_path / PARTIAL_PARSE_FILE)
+            break
+    return target_path
+
+
+def _keep_parse_state(target_path: Path) -> None:
+    """Keep the call's parse state for the next call; replaced whole, so a concurrent call
+    reads either state, never half of one."""
+    state = target_path / PARTIAL_PARSE_FILE
+    if not state.is_file():
+        return
+    kept = _parse_state()
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    staged = kept.with_name(f".{PARTIAL_PARSE_FILE}.{uuid.uuid4().hex}")
+    shutil.copyfile(state, staged)
+    os.replace(staged, kept)
 
 
 def _lost_commit_race(invocation: DbtCliInvocation) -> bool:
