@@ -245,9 +245,10 @@ def _with_warehouse_metadata(
     Not dagster-dbt's fetch_row_counts()/fetch_column_metadata(): they open dbt's adapter in this
     process, which kept dbt's DuckDB file locked after the build, so the next dbt invocation from
     the same process (the facts after the models) failed with "Could not set lock on file"
-    (`WarehouseDbt` no longer opens that adapter at all). A read-only reader attaches the lake itself and holds no lock. `extra` adds
-    metadata to the events of the nodes it names (by unique_id); with a partition `window`, an
-    incremental table's event also carries its rows per day of the window.
+    (`WarehouseDbt` no longer opens that adapter at all). A read-only reader attaches the lake
+    itself and holds no lock. `extra` adds metadata to the events of the nodes it names (by
+    unique_id); with a partition `window`, an incremental table's event also carries its rows per
+    day of the window.
     """
     manifest, lake = invocation.manifest, None
     try:
@@ -370,11 +371,19 @@ def _all_unchanged(
 
 def nothing_to_build(unique_id: str, window: tuple[str, str]) -> bool:
     """Whether the fact has nothing to build or test in the window: none of its daily datasets
-    landed on those days, and it holds no rows of them (rows there would have to be deleted)."""
+    landed on those days, it holds no rows of them (rows there would have to be deleted), and its
+    table exists (the first build creates it, empty if need be: readers always find every mart)."""
     daily = frozenset(tuple(key.path) for key in daily_landed_keys)
     if not lands_nothing(_manifest(), unique_id, days_between(*window), daily):
         return False
-    return not any(_fact_rows(unique_id, window).values())
+    return _fact_exists(unique_id) and not any(_fact_rows(unique_id, window).values())
+
+
+def _fact_exists(unique_id: str) -> bool:
+    if not lake_exists():
+        return False
+    with connect() as lake:
+        return _table_exists(lake, _manifest()["nodes"][unique_id])
 
 
 def _fact_rows(unique_id: str, window: tuple[str, str]) -> dict[str, int]:
@@ -391,19 +400,23 @@ def _fact_id(key: AssetKey) -> str:
 
 def _rows_by_day(lake: DuckDBPyConnection, node: Mapping[str, Any], window: tuple[str, str]) -> dict[str, int]:
     """Rows of an incremental fact per partition day of the window ({} before its first build)."""
-    schema, table = node["schema"], node["alias"]
-    exists = lake.execute(
-        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
-        [LAKE_ALIAS, schema, table],
-    ).fetchall()[0][0]
-    if not exists:
+    if not _table_exists(lake, node):
         return {}
+    schema, table = node["schema"], node["alias"]
     rows = lake.execute(
         f'select partition_date::varchar, count(*) from {LAKE_ALIAS}."{schema}"."{table}"'
         " where partition_date between ?::date and ?::date group by all",
         list(window),
     ).fetchall()
     return {day: count for day, count in rows}
+
+
+def _table_exists(lake: DuckDBPyConnection, node: Mapping[str, Any]) -> bool:
+    found = lake.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        [LAKE_ALIAS, node["schema"], node["alias"]],
+    ).fetchall()[0][0]
+    return bool(found)
 
 
 @contextmanager

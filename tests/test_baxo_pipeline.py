@@ -22,6 +22,7 @@ from pipelines.vendors.dsmr.simulator import DEFAULT_INSTANCES, DsmrSimulatorCon
 from pipelines.warehouse import connect, dbt_incremental_models, dbt_models
 
 DAY = "2026-11-20"
+NEXT_DAY = "2026-11-21"
 
 
 def landed(data_dir: Path, zone: str, dataset: str, day: str = DAY) -> pl.DataFrame:
@@ -221,27 +222,34 @@ def test_a_day_one_vendor_lands_builds_only_the_facts_it_feeds(
         assert materialize([baxo_device_historics], partition_key=DAY, resources=res, instance=instance).success
         assert materialize([dbt_models], resources=res, instance=instance).success
 
-        def build_facts() -> tuple[list[str], list[str]]:
+        def build_facts(day: str) -> tuple[list[str], list[str]]:
             """The facts the dbt step materialized, and the models its checks (dbt tests) ran on."""
-            result = materialize([dbt_incremental_models], partition_key=DAY, resources=res, instance=instance)
+            result = materialize([dbt_incremental_models], partition_key=day, resources=res, instance=instance)
             assert result.success
             built = sorted(event.asset_key.path[-1] for event in result.get_asset_materialization_events())
             checked = sorted({e.asset_key.path[-1] for e in result.get_asset_check_evaluations()})
             return built, checked
 
-        # BAXO landed the day, DSMR and Primayer did not: their facts are neither built nor tested.
-        assert build_facts() == (["fct_reading"], ["fct_reading"])
+        # The first build creates every fact's table, empty ones too: readers always find every mart.
+        facts = ["fct_energy_period", "fct_noise_histogram", "fct_power_peak", "fct_reading"]
+        assert build_facts(DAY)[0] == facts
         with connect() as con:
-            readings = con.execute("select count(*) from fct_reading").fetchone()[0]
             tables = {name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()}
-        assert readings > 0
-        assert not tables & {"fct_energy_period", "fct_power_peak", "fct_noise_histogram"}  # never built
+            empty = con.execute("select count(*) from fct_energy_period").fetchone()[0]
+        assert set(facts) <= tables and empty == 0
 
-        # DSMR's quarter-hour peaks land for the day: their fact is built (fct_reading is unchanged).
-        assert materialize([dsmr_quarter_hour_peaks], partition_key=DAY, resources=res, instance=instance).success
-        assert build_facts() == (["fct_power_peak"], ["fct_power_peak"])
+        # The next day BAXO lands, DSMR and Primayer do not: their facts are neither built nor tested.
+        assert materialize([baxo_device_historics], partition_key=NEXT_DAY, resources=res, instance=instance).success
+        assert build_facts(NEXT_DAY) == (["fct_reading"], ["fct_reading"])
+        with connect() as con:
+            days = con.execute("select count(distinct partition_date) from fct_reading").fetchone()[0]
+        assert days == 2
+
+        # DSMR's quarter-hour peaks land for that day: their fact is built (fct_reading is unchanged).
+        assert materialize([dsmr_quarter_hour_peaks], partition_key=NEXT_DAY, resources=res, instance=instance).success
+        assert build_facts(NEXT_DAY) == (["fct_power_peak"], ["fct_power_peak"])
         with connect() as con:
             peaks = con.execute(
                 "select count(*), count(distinct vendor), min(partition_date)::varchar from fct_power_peak"
             ).fetchone()
-        assert peaks[0] > 0 and peaks[1:] == (1, DAY)
+        assert peaks[0] > 0 and peaks[1:] == (1, NEXT_DAY)
