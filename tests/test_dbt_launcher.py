@@ -33,10 +33,12 @@ def test_killing_the_launching_process_stops_dbt() -> None:
     env = {**os.environ, "PIPELINES_DBT_EXECUTABLE": "/bin/sleep"}
     parent = subprocess.Popen([sys.executable, "-c", PARENT, DBT_EXECUTABLE], stdout=subprocess.PIPE, env=env)
     child = int(parent.stdout.readline())
-    deadline = time.monotonic() + 10
-    # The launcher arms the signal and then becomes `sleep`: kill the parent only once it has.
+    # The launcher arms the signal and then becomes `sleep`: kill the parent only once it has
+    # (on a loaded machine that took more than 10 s once, and the parent was killed too early).
+    deadline = time.monotonic() + 120
     while Path(f"/proc/{child}/comm").read_text().strip() != "sleep" and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert Path(f"/proc/{child}/comm").read_text().strip() == "sleep"
     assert _alive(child)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
