@@ -1,0 +1,106 @@
+"""What a Dagster dbt step costs before dbt does any work, part by part.
+
+python -m bench.dbt_step [--repeats 3]
+
+In a fresh data directory (nothing landed), one seed is built through the `dbt_models` asset,
+as a Dagster run does, with the project's dbt resource (`WarehouseDbt`). Beside it, each part
+that resource cut, measured alone: dagster-dbt's `dbt --version` subprocess and its in-process
+adapter, and dbt's whole parse (a target folder with no parse state, as dagster-dbt made one for
+every call) against its partial parse (the state kept from the data directory's last call).
+Medians of `--repeats`; every figure is wall time on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster_dbt import DbtCliResource
+
+from pipelines.definitions import resources
+from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.warehouse import DBT_EXECUTABLE, PARTIAL_PARSE_FILE, dbt_models, dbt_project
+
+# The smallest node: one seed, so the step is almost all fixed cost.
+SEED = AssetKey(["cost_currencies"])
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> float:
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return round(statistics.median(timings), 2)
+
+
+def dagster_step() -> None:
+    with DagsterInstance.ephemeral() as instance:
+        selection = AssetSelection.assets(SEED)
+        result = materialize([dbt_models], selection=selection, resources=resources(), instance=instance)
+        assert result.success
+
+
+def dbt_parse(target: Path, with_state: Path | None) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    (target / PARTIAL_PARSE_FILE).unlink(missing_ok=True)
+    if with_state is not None:
+        (target / PARTIAL_PARSE_FILE).write_bytes(with_state.read_bytes())
+    command = [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", ".", "--target-path", str(target)]
+    subprocess.run(command, cwd=DBT_PROJECT_DIR, check=True, env=os.environ | {"DBT_LOG_PATH": str(target)})
+
+
+def adapter_opened() -> None:
+    cli = DbtCliResource(
+        project_dir=str(dbt_project.project_dir),
+        profiles_dir=str(dbt_project.profiles_dir),
+        dbt_executable=DBT_EXECUTABLE,
+    )
+    cwd = os.getcwd()
+    os.chdir(DBT_PROJECT_DIR)
+    try:
+        cli._initialize_dbt_core_adapter(["build"])
+    finally:
+        os.chdir(cwd)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    repeats = parser.parse_args().repeats
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = Path(scratch) / "data"
+        data_dir.mkdir()
+        os.environ["PIPELINES_DATA_DIR"] = str(data_dir)
+        dagster_step()  # the first call of a data directory: its sources are parsed again
+        state = data_dir / "lake" / PARTIAL_PARSE_FILE
+        figures = {
+            "dagster_step_one_seed_s": median_seconds(dagster_step, repeats),
+            "cut_dbt_version_subprocess_s": median_seconds(
+                lambda: subprocess.run([DBT_EXECUTABLE, "--version"], check=True, capture_output=True), repeats
+            ),
+            "cut_adapter_in_process_s": median_seconds(adapter_opened, repeats),
+            "dbt_parse_whole_s": median_seconds(lambda: dbt_parse(Path(scratch) / "t", None), repeats),
+            "dbt_parse_partial_s": median_seconds(lambda: dbt_parse(Path(scratch) / "t", state), repeats),
+        }
+    figures["cut_whole_parse_s"] = round(figures["dbt_parse_whole_s"] - figures["dbt_parse_partial_s"], 2)
+    figures["dagster_step_before_s"] = round(
+        figures["dagster_step_one_seed_s"]
+        + figures["cut_dbt_version_subprocess_s"]
+        + figures["cut_adapter_in_process_s"]
+        + figures["cut_whole_parse_s"],
+        2,
+    )
+    for name, value in figures.items():
+        print(f"{name:32} {value:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
