@@ -40,12 +40,16 @@ manifest: install $(DAGSTER_HOME)/dagster.yaml
 run: manifest
 	$(PY) -m pipelines.run $(RUN_ARGS)
 
+# On every core (pytest-xdist), at most 4 workers: each may hold a dbt build and a simulator's
+# data. A module's tests stay on one worker, as several share a module-scoped warehouse or server.
+PYTEST_PARALLEL := -n auto --maxprocesses 4 --dist loadfile
+
 test: manifest
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL) --durations 15
 
 # The inner loop: clients, simulators, landing and HTTP, without dbt builds or whole runs.
 test-fast: manifest
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
 ui: manifest
 	$(PY) -m pipelines.run --ui
