@@ -40,12 +40,22 @@ def test_killing_the_launching_process_stops_dbt() -> None:
         time.sleep(0.01)
     assert Path(f"/proc/{child}/comm").read_text().strip() == "sleep"
     assert _alive(child)
+    armed = _signal_state(child)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 10
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child), "dbt outlived the process that launched it"
+    survived = _alive(child)
+    if survived:
+        os.kill(child, signal.SIGKILL)
+    assert not survived, f"dbt outlived the process that launched it: {armed}"
+
+
+def _signal_state(pid: int) -> str:
+    """The process's parent and signal masks, for the failure message."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return "; ".join(line for line in status if line.startswith(("PPid", "SigBlk", "SigIgn", "SigCgt")))
 
 
 def test_the_launcher_runs_the_real_dbt() -> None:
