@@ -16,7 +16,6 @@ The warehouse is a DuckLake (`pipelines/lake.py`); `connect()` is every reader's
 import importlib.metadata
 import json
 import os
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +44,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, 
 from duckdb import DuckDBPyConnection
 from packaging.version import Version
 
+from pipelines import dbt_parse_state
 from pipelines.extraction import daily_landed_keys
 from pipelines.fact_inputs import (
     FINGERPRINTS_METADATA,
@@ -69,8 +69,6 @@ dbt_project.prepare_if_dev()
 os.environ.setdefault("PIPELINES_DBT_EXECUTABLE", str(Path(sys.executable).parent / "dbt"))
 DBT_EXECUTABLE = str(Path(__file__).parent / "bin" / "dbt")
 INCREMENTAL = "config.materialized:incremental"
-# dbt's parse state (partial parsing), kept warm per data directory between dbt calls.
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 class WarehouseDbt(DbtCliResource):
@@ -445,53 +443,21 @@ def _build(
 ) -> Iterator[Any]:
     """Run dbt; a build that lost a commit race to a concurrent writer is retried whole (it only
     replaces its own partitions, so running it again is safe); any other failure fails the step."""
-    target_path = _target_path_with_parse_state(context)
+    # A target folder of the call's own, named as dagster-dbt names one (artifacts of concurrent
+    # calls never mix), starting from the data directory's last parse state (dbt_parse_state).
+    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target_path, kept_dir = DBT_PROJECT_DIR / "target" / name, data_dir() / "lake"
+    fingerprint = dbt_parse_state.project_fingerprint(DBT_PROJECT_DIR)
+    dbt_parse_state.seed_target(target_path, kept_dir, fingerprint)
     invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
     yield from _with_warehouse_metadata(invocation, extra_metadata, window)
-    _keep_parse_state(target_path)
+    dbt_parse_state.keep(target_path, kept_dir, fingerprint)
     if invocation.is_successful():
         return
     if _lost_commit_race(invocation):
         context.log.warning("dbt lost a commit race to a concurrent writer of the lake; retrying the build")
         raise RetryRequested(max_retries=COMMIT_CONFLICT_RETRIES, seconds_to_wait=5 * (context.retry_number + 1))
     raise invocation.get_error() or RuntimeError(f"dbt {args[0]} failed")
-
-
-def _parse_state() -> Path:
-    """This data directory's dbt parse state: the profile holds no path (profiles.yml), but the
-    sources' locations do, so a state from another data directory re-parses them."""
-    return data_dir() / "lake" / PARTIAL_PARSE_FILE
-
-
-def _target_path_with_parse_state(context: AssetExecutionContext) -> Path:
-    """A target folder of the call's own, as dagster-dbt makes one (artifacts of concurrent
-    calls never mix), holding the last parse state, so dbt parses only what changed since.
-
-    dagster-dbt's fresh folder had none, and every call parsed the whole project: 3–4 s of each
-    step's dbt. The state comes from this data directory's last call, else from the project's
-    `target/` (`make manifest`); dbt checks it against the files, profile and versions itself.
-    """
-    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
-    target_path = DBT_PROJECT_DIR / "target" / name
-    target_path.mkdir(parents=True)
-    for state in (_parse_state(), DBT_PROJECT_DIR / "target" / PARTIAL_PARSE_FILE):
-        if state.is_file():
-            shutil.copyfile(state, target_path / PARTIAL_PARSE_FILE)
-            break
-    return target_path
-
-
-def _keep_parse_state(target_path: Path) -> None:
-    """Keep the call's parse state for the next call; replaced whole, so a concurrent call
-    reads either state, never half of one."""
-    state = target_path / PARTIAL_PARSE_FILE
-    if not state.is_file():
-        return
-    kept = _parse_state()
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    staged = kept.with_name(f".{PARTIAL_PARSE_FILE}.{uuid.uuid4().hex}")
-    shutil.copyfile(state, staged)
-    os.replace(staged, kept)
 
 
 def _lost_commit_race(invocation: DbtCliInvocation) -> bool:

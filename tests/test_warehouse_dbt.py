@@ -10,9 +10,10 @@ import pytest
 from dagster import DagsterInstance, materialize
 from packaging.version import Version
 
+from pipelines.dbt_parse_state import PARTIAL_PARSE_FILE, project_fingerprint
 from pipelines.definitions import resources
 from pipelines.settings import DBT_PROJECT_DIR
-from pipelines.warehouse import DBT_EXECUTABLE, PARTIAL_PARSE_FILE, WarehouseDbt, dbt_models
+from pipelines.warehouse import DBT_EXECUTABLE, WarehouseDbt, dbt_models
 
 
 def test_the_dbt_version_is_the_installed_clis() -> None:
@@ -34,16 +35,39 @@ def dbt_log_of(run_id: str) -> str:
 @pytest.mark.slow
 def test_dbt_steps_parse_only_what_changed(data_dir: Path) -> None:
     with DagsterInstance.ephemeral() as instance:
-        first = materialize([dbt_models], resources=resources(), instance=instance)
-        assert first.success
-        # A new data directory starts from the project's parse state: its profile names no path
-        # (only the sources' locations changed, so only they are parsed again).
-        first_log = dbt_log_of(first.run_id)
-        assert "Unable to do partial parsing" not in first_log
-        assert "Partial parsing: updated file" in first_log
+
+        def dbt_log() -> str:
+            result = materialize([dbt_models], resources=resources(), instance=instance)
+            assert result.success
+            return dbt_log_of(result.run_id)
+
+        # A new data directory starts from the project's state (`make manifest`): its profile names
+        # no path, so only what reads the data directory (the sources' locations) is parsed again.
+        first = dbt_log()
+        assert "Unable to do partial parsing" not in first
+        assert "Partial parsing: updated file: telemetry://models/staging/baxo/_baxo__sources.yml" in first
         assert (data_dir / "lake" / PARTIAL_PARSE_FILE).is_file()
 
-        # The next call in this data directory parses nothing.
-        second = materialize([dbt_models], resources=resources(), instance=instance)
-        assert second.success
-        assert "Partial parsing enabled, no changes found, skipping parsing" in dbt_log_of(second.run_id)
+        # The next call starts from the state the first one kept: nothing to parse.
+        assert "Partial parsing enabled, no changes found, skipping parsing" in dbt_log()
+
+        # A state kept from other project files is not reused: back to the project's state.
+        (data_dir / "lake" / f"{PARTIAL_PARSE_FILE}.project").write_text("another version of the project")
+        again = dbt_log()
+        assert "Unable to do partial parsing" not in again
+        assert "Partial parsing: updated file: telemetry://models/staging/baxo/_baxo__sources.yml" in again
+
+
+def test_the_project_fingerprint_follows_the_projects_files_only(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "a.sql").write_text("select 1")
+    first = project_fingerprint(project)
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text("{}")  # generated: not the project
+    assert project_fingerprint(project) == first
+    (project / "models" / "a.sql").write_text("select 2")
+    assert project_fingerprint(project) != first
+    (project / "models" / "a.sql").write_text("select 1")
+    (project / "models" / "b.sql").write_text("")
+    assert project_fingerprint(project) != first
