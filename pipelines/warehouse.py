@@ -204,6 +204,7 @@ def _generic_assertion(metadata: Mapping[str, Any], name: str) -> str:
     subject = f"`{kwargs['column_name']}`" if kwargs.get("column_name") else "the model"
     phrases = {
         "not_null": f"{subject} is never null",
+        "columns_not_null": f"no null in {', '.join(f'`{c}`' for c in kwargs.get('columns', []))}",
         "unique": f"{subject} is unique",
         "accepted_values": f"{subject} is one of {kwargs.get('values')}",
         "relationships": f"every {subject} is in {_ref_name(kwargs.get('to'))}.{kwargs.get('field')}",

@@ -79,6 +79,9 @@ def test_dbt_assets_are_grouped_by_layer_and_every_check_says_what_it_asserts() 
         "`timezone` is never null (rows where vendor != 'encloud'); otherwise it fails the build."
     )
     assert checks["assert_meter_positions_never_decrease"].startswith("Cumulative meter positions")
+    assert checks["columns_not_null_dim_device_device_key__vendor__native_id__kind"] == (
+        "no null in `device_key`, `vendor`, `native_id`, `kind`; otherwise it fails the build."
+    )
 
 
 def test_the_weekly_resync_lands_every_issue_then_rebuilds_fct_issue() -> None:
