@@ -55,7 +55,8 @@ def dbt_parse(target: Path, with_state: Path | None) -> None:
     if with_state is not None:
         (target / PARTIAL_PARSE_FILE).write_bytes(with_state.read_bytes())
     command = [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", ".", "--target-path", str(target)]
-    subprocess.run(command, cwd=DBT_PROJECT_DIR, check=True, env=os.environ | {"DBT_LOG_PATH": str(target)})
+    env = os.environ | {"DBT_LOG_PATH": str(target)}
+    subprocess.run(command, cwd=DBT_PROJECT_DIR, check=True, env=env, capture_output=True)
 
 
 def adapter_opened() -> None:
