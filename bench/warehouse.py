@@ -5,11 +5,14 @@ Historics are generated straight into the landing layout (vectorized, no HTTP, n
 exactly the schema `PartitionWriter` lands, with its fingerprint; the small snapshots (contracts,
 devices, real-time values) go through the real landing code. dbt writes its target and logs to
 the work folder (one per target, as dbt's partial parse is per target), so the project's own
-`target/` is left alone. A scheduled day is run as the Dagster facts step runs it: the
-incremental models, the window in the environment (`pipelines.warehouse`).
+`target/` is left alone. Every dbt command runs as a Dagster step runs it (in-process, after the
+project's code is loaded), and a scheduled day as the facts step runs it: the incremental models,
+the window in the environment (`pipelines.warehouse`).
 
 python -m bench.warehouse reader <dev|plainfile> <data dir> <stop file> <out.json>
     the analyst: counts `marts.fct_reading` in a loop until the stop file appears.
+python -m bench.warehouse dbt '<dbt arguments as a JSON list>'
+    one dbt command as a step runs it (see `dbt_command`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.vendors.baxo.simulator import BaxoSimulatorConfig, build_fleet
 from pipelines.vendors.baxo.timebase import BAXO_EPOCH_UNIX_S
 
-DBT = str(Path(sys.executable).parent / "dbt")
+BENCH_ROOT = Path(__file__).resolve().parent.parent  # the repository: `python -m bench...`
 FIRST_DAY = date(2026, 1, 1)
 LAKE, PLAIN_FILE = "dev", "plainfile"  # dbt_project/profiles.yml's outputs
 INCREMENTAL = "config.materialized:incremental"
@@ -163,20 +166,39 @@ def dbt_command(
     window: tuple[date, date] | None = None,
     args: tuple[str, ...] = (),
 ) -> float:
-    """Seconds of one dbt command as a process of its own; `window` as the Dagster step passes it."""
-    full = [DBT, command, "--quiet", "--profiles-dir", ".", "--target", target, *args]
+    """Seconds of one dbt command run as a Dagster step runs it: in a process that has loaded the
+    project's code (a step process has), by `InProcessDbt`, timed from the command's start to its
+    end; `window` as the facts step passes it."""
+    full = [command, "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR)]
+    full += ["--target", target, *args]
     full += ["--target-path", str(data_dir / f"dbt_target_{target}"), "--log-path", str(data_dir / "dbt_logs")]
     env = os.environ | {"PIPELINES_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     for name in PARTITION_WINDOW_ENV.values():
         env.pop(name, None)
     if window:
         env |= dict(zip(PARTITION_WINDOW_ENV.values(), (window[0].isoformat(), window[1].isoformat()), strict=True))
-    started = time.perf_counter()
-    done = subprocess.run(full, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    step = [sys.executable, "-m", "bench.warehouse", "dbt", json.dumps(full)]
+    done = subprocess.run(step, cwd=BENCH_ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"dbt {command} failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
-    return seconds
+    return float(done.stdout.split()[-1])
+
+
+def dbt_in_step(args: list[str]) -> None:
+    """`python -m bench.warehouse dbt '<json args>'`: the project's code loaded, then the clock
+    started and dbt run in this process; prints the seconds, or dbt's errors and exits 1."""
+    import pipelines.warehouse  # noqa: F401  (what a step process has loaded before it runs)
+    from pipelines.dbt_in_process import InProcessDbt
+
+    started = time.perf_counter()
+    dbt = InProcessDbt(["dbt", *args], {})
+    errors = [line for line in dbt.stdout if b'"level": "error"' in line]
+    code = dbt.wait()
+    seconds = time.perf_counter() - started
+    if code != 0:
+        print(b"\n".join(errors).decode())
+        sys.exit(1)
+    print(f"{seconds:.3f}")
 
 
 def dbt_build(data_dir: Path, target: str = LAKE) -> float:
@@ -264,10 +286,13 @@ def warehouse_mb(data_dir: Path, target: str = LAKE) -> float:
 def startup(data_dir: Path) -> dict[str, float]:
     """Where dbt's fixed seconds per invocation go, each measured on its own (lake target).
 
-    python: the interpreter alone; imports: dbt's CLI and the duckdb adapter imported;
+    python: the interpreter alone; imports: dbt's CLI and the duckdb adapter imported (what a dbt
+    subprocess paid first); imports_in_step: the same in a process that has loaded the project's
+    code, as a step process has (most of dbt is imported by dagster-dbt already);
     nothing_warm: a build selecting nothing with partial parse kept (what a Dagster step pays
-    before any node); nothing_vars_changed: the same with a new --vars (what a daily step paid when
-    the window travelled as vars: a whole re-parse); nothing_full_parse: --no-partial-parse;
+    before any node; in-process, as every command here); nothing_vars_changed: the same with a
+    new --vars (what a daily step paid when the window travelled as vars: a whole re-parse);
+    nothing_full_parse: --no-partial-parse;
     one_view: one view built (adds the connection: DuckDB, extensions, ATTACH of the lake);
     attach: connecting, loading the extensions and attaching the lake, in-process."""
     py = [sys.executable, "-c"]
@@ -276,6 +301,7 @@ def startup(data_dir: Path) -> dict[str, float]:
         "imports": _seconds(
             lambda: subprocess.run([*py, "import dbt.cli.main, dbt.adapters.duckdb, agate"], check=True)
         ),
+        "imports_in_step": float(subprocess.run([*py, IMPORTS_IN_STEP], check=True, capture_output=True).stdout),
     }
     nothing = ("--select", "resource_type:analysis")
     out["nothing_warm"] = dbt_command(data_dir, args=nothing)
@@ -290,6 +316,14 @@ def startup(data_dir: Path) -> dict[str, float]:
     connect(read_only=False, root=data_dir).close()
     out["attach"] = time.perf_counter() - started
     return out
+
+
+IMPORTS_IN_STEP = """
+import time, pipelines.warehouse
+started = time.perf_counter()
+import dbt.cli.main, dbt.adapters.duckdb, agate
+print(time.perf_counter() - started)
+"""
 
 
 def _seconds(call: Any) -> float:
@@ -348,5 +382,7 @@ def reader_loop(target: str, data_dir: Path, stop: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["dbt"]:
+        dbt_in_step(json.loads(sys.argv[2]))
     if sys.argv[1:2] == ["reader"]:
         reader_loop(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))

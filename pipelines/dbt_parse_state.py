@@ -1,7 +1,7 @@
 """dbt's parse state (partial parsing), kept between the dbt calls of one data directory.
 
-dagster-dbt gives every dbt call a fresh target folder and copies into it the state of the
-project's `target/` (written by `make manifest`). dbt refused that state ("profile has changed")
+Every dbt call gets a fresh target folder (as dagster-dbt names one), which starts from the state
+of the project's `target/` (written by `make manifest`). dbt refused that state ("profile has changed")
 while the profile held the data directory's path, and parsed the whole project in every call
 (3–4 s of each step). The profile now names no path (profiles.yml), so that state serves any
 data directory, which re-parses only its sources' locations. Better still, each call starts from
@@ -39,15 +39,15 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def seed_target(target_path: Path, kept_dir: Path, fingerprint: str) -> bool:
-    """Make the call's target folder, with the kept state if it was left by these project files
-    (else dagster-dbt copies the project's). Whether the kept state was put there."""
+def seed_target(target_path: Path, kept_dir: Path, project_dir: Path, fingerprint: str) -> None:
+    """Make the call's target folder, holding the kept state if these project files left it,
+    else the project's own (`make manifest`'s), else none (dbt parses the whole project)."""
     target_path.mkdir(parents=True)
     kept = kept_dir / PARTIAL_PARSE_FILE
-    if not kept.is_file() or _kept_fingerprint(kept_dir) != fingerprint:
-        return False
-    shutil.copyfile(kept, target_path / PARTIAL_PARSE_FILE)
-    return True
+    if kept.is_file() and _kept_fingerprint(kept_dir) == fingerprint:
+        shutil.copyfile(kept, target_path / PARTIAL_PARSE_FILE)
+    elif (project_state := project_dir / "target" / PARTIAL_PARSE_FILE).is_file():
+        shutil.copyfile(project_state, target_path / PARTIAL_PARSE_FILE)
 
 
 def keep(target_path: Path, kept_dir: Path, fingerprint: str) -> None:

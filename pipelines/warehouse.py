@@ -16,6 +16,7 @@ The warehouse is a DuckLake (`pipelines/lake.py`); `connect()` is every reader's
 import importlib.metadata
 import json
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dagster import (
     AssetCheckSpec,
@@ -35,16 +36,24 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     MetadataValue,
+    OpExecutionContext,
     Output,
     RetryRequested,
     TableColumn,
     TableSchema,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import (
+    DBT_INDIRECT_SELECTION_ENV,
+    extract_runtime_selection_from_args,
+    get_updated_cli_invocation_params_for_context,
+)
+from dagster_dbt.dbt_manifest import validate_manifest
 from duckdb import DuckDBPyConnection
 from packaging.version import Version
 
 from pipelines import dbt_parse_state
+from pipelines.dbt_in_process import InProcessDbt
 from pipelines.extraction import daily_landed_keys
 from pipelines.fact_inputs import (
     FINGERPRINTS_METADATA,
@@ -64,25 +73,24 @@ from pipelines.settings import DBT_PROJECT_DIR, data_dir
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
-# The venv's dbt, so the pipeline never picks up another dbt from PATH, started through a small
-# launcher that ties its life to ours: a killed run never leaves dbt writing the warehouse alone.
-os.environ.setdefault("PIPELINES_DBT_EXECUTABLE", str(Path(sys.executable).parent / "dbt"))
-DBT_EXECUTABLE = str(Path(__file__).parent / "bin" / "dbt")
 INCREMENTAL = "config.materialized:incremental"
+# The venv's dbt CLI (never another dbt from PATH): `make manifest`, the bench and the tests run
+# it; the Dagster steps run dbt in their own process (`WarehouseDbt`).
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 class WarehouseDbt(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without two fixed costs it pays in every step, for
-    things this project does not use. Dagster makes a resource per step, and each step paid:
+    """dagster-dbt's dbt CLI resource, running dbt in the step's process (`InProcessDbt`) and
+    without two fixed costs dagster-dbt pays in every step for things this project does not use:
 
-    - `dbt --version` in a subprocess (about 3 s: dbt's imports) to learn the CLI's version. The
-      CLI is this environment's own dbt (`DBT_EXECUTABLE`), so it is dbt-core's installed version.
+    - `dbt --version` in a subprocess (about 3 s: dbt's imports) to learn the CLI's version: it
+      is the installed dbt-core's.
     - dbt's adapter opened in this process (about 1.4 s), which dagster-dbt needs only for
       `fetch_row_counts()`/`fetch_column_metadata()`. The warehouse's metadata is read from the
-      lake instead (`_with_warehouse_metadata`), and without an adapter dagster-dbt also stops
-      waiting for dbt to finish before it yields the first event (its DuckDB-file lock rule).
+      lake instead (`_with_warehouse_metadata`).
 
-    tests/test_warehouse_dbt.py checks both against the real dbt.
+    tests/test_warehouse_dbt.py checks the version against the real dbt and the in-process
+    events against a dbt subprocess's.
     """
 
     @cached_property
@@ -91,6 +99,55 @@ class WarehouseDbt(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None
+
+    def cli(
+        self,
+        args: Sequence[str],
+        *,
+        raise_on_error: bool = True,
+        manifest: Any = None,
+        dagster_dbt_translator: DagsterDbtTranslator | None = None,
+        context: OpExecutionContext | AssetExecutionContext | None = None,
+        target_path: Path | None = None,
+    ) -> DbtCliInvocation:
+        """`DbtCliResource.cli` (its selection, target folder and environment, by its own
+        helpers), with dbt run by `InProcessDbt` instead of `subprocess.Popen`."""
+        translator = dagster_dbt_translator or DagsterDbtTranslator()
+        cleaned_args, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest=validate_manifest(manifest) if manifest else {},
+            dagster_dbt_translator=translator,
+            runtime_selects=selects,
+            runtime_excludes=excludes,
+        )
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
+        target_path = target_path or self._get_unique_target_path(context=context)
+        target_path = target_path if target_path.is_absolute() else project_dir / target_path
+        env = {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_LOG_FORMAT": "json",  # the lines dagster-dbt parses
+            "DBT_TARGET_PATH": os.fspath(target_path),
+            "DBT_LOG_PATH": os.fspath(target_path),
+            "DBT_PROFILES_DIR": os.fspath(self.profiles_dir or project_dir),
+            "DBT_PROJECT_DIR": os.fspath(project_dir),
+        }
+        if params.indirect_selection:
+            env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
+        profile = ["--profile", self.profile] if self.profile else []
+        profile += ["--target", self.target] if self.target else []
+        command = [self.dbt_executable, *self.global_config_flags, *cleaned_args, *profile, *params.selection_args]
+        return DbtCliInvocation(
+            process=cast(subprocess.Popen, InProcessDbt(command, env)),
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
+            project_dir=project_dir,
+            target_path=target_path,
+            raise_on_error=raise_on_error,
+            cli_version=self._cli_version,
+            project=params.dbt_project,
+            context=context,
+        )
 
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -449,7 +506,7 @@ def _build(
     name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target_path, kept_dir = DBT_PROJECT_DIR / "target" / name, data_dir() / "lake"
     fingerprint = dbt_parse_state.project_fingerprint(DBT_PROJECT_DIR)
-    dbt_parse_state.seed_target(target_path, kept_dir, fingerprint)
+    dbt_parse_state.seed_target(target_path, kept_dir, DBT_PROJECT_DIR, fingerprint)
     invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
     yield from _with_warehouse_metadata(invocation, extra_metadata, window)
     dbt_parse_state.keep(target_path, kept_dir, fingerprint)
