@@ -430,16 +430,11 @@ def nothing_to_build(unique_id: str, window: tuple[str, str]) -> bool:
     landed on those days, it holds no rows of them (rows there would have to be deleted), and its
     table exists (the first build creates it, empty if need be: readers always find every mart)."""
     daily = frozenset(tuple(key.path) for key in daily_landed_keys)
-    if not lands_nothing(_manifest(), unique_id, days_between(*window), daily):
+    if not lands_nothing(_manifest(), unique_id, days_between(*window), daily) or not lake_exists():
         return False
-    return _fact_exists(unique_id) and not any(_fact_rows(unique_id, window).values())
-
-
-def _fact_exists(unique_id: str) -> bool:
-    if not lake_exists():
-        return False
-    with connect() as lake:
-        return _table_exists(lake, _manifest()["nodes"][unique_id])
+    with connect() as lake:  # one reader answers both
+        node = _manifest()["nodes"][unique_id]
+        return _table_exists(lake, node) and not any(_rows_by_day(lake, node, window).values())
 
 
 def _fact_rows(unique_id: str, window: tuple[str, str]) -> dict[str, int]:
