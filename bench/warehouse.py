@@ -186,19 +186,37 @@ def dbt_command(
 
 def dbt_in_step(args: list[str]) -> None:
     """`python -m bench.warehouse dbt '<json args>'`: the project's code loaded, then the clock
-    started and dbt run in this process; prints the seconds, or dbt's errors and exits 1."""
+    started and dbt run in this process with the step's settings (no JSON artifacts); prints the
+    seconds, or dbt's errors and exits 1. Each node's seconds, read from dbt's events, go to
+    `node_timings.json` in the target folder."""
     import pipelines.warehouse  # noqa: F401  (what a step process has loaded before it runs)
     from pipelines.dbt_in_process import InProcessDbt
 
     started = time.perf_counter()
-    dbt = InProcessDbt(["dbt", *args], {})
-    errors = [line for line in dbt.stdout if b'"level": "error"' in line]
+    dbt = InProcessDbt(["dbt", *args], {"DBT_WRITE_JSON": "false"})
+    events = [json.loads(line) for line in dbt.stdout]
     code = dbt.wait()
     seconds = time.perf_counter() - started
     if code != 0:
-        print(b"\n".join(errors).decode())
+        print("\n".join(dbt.errors))
         sys.exit(1)
+    target = Path(args[args.index("--target-path") + 1])
+    (target / NODE_TIMINGS).write_text(json.dumps(node_timings_of(events)))
     print(f"{seconds:.3f}")
+
+
+NODE_TIMINGS = "node_timings.json"
+
+
+def node_timings_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each node's seconds (its result event) and the run's, as run_results.json holds them."""
+    results = [
+        {"unique_id": e["data"]["node_info"]["unique_id"], "execution_time": e["data"]["execution_time"]}
+        for e in events
+        if "execution_time" in e["data"] and e["data"].get("node_info", {}).get("unique_id")
+    ]
+    (elapsed,) = [e["data"]["execution_time"] for e in events if e["info"]["name"] == "FinishedRunningStats"]
+    return {"results": results, "elapsed_time": elapsed}
 
 
 def dbt_build(data_dir: Path, target: str = LAKE) -> float:
@@ -239,7 +257,7 @@ def facts_input_fingerprints(day: date) -> dict[str, str | None]:
 
 def dbt_node_timings(data_dir: Path, top: int = 6, target: str = LAKE) -> dict[str, object]:
     """Where the last `dbt build` spent its time: seconds per kind of node, and the slowest nodes."""
-    run_results = json.loads((data_dir / f"dbt_target_{target}" / "run_results.json").read_text())
+    run_results = json.loads((data_dir / f"dbt_target_{target}" / NODE_TIMINGS).read_text())
     results = run_results["results"]
     by_kind: dict[str, float] = {}
     for node in results:

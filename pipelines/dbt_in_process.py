@@ -41,6 +41,8 @@ class InProcessDbt:
     def __init__(self, args: Sequence[str], env: Mapping[str, str]) -> None:
         self.args = list(args)
         self.returncode: int | None = None
+        # What dbt reported at error level, in order: the lines dagster-dbt reads its errors from.
+        self.errors: list[str] = []
         self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.stdout = _Lines(self._lines)
         self._thread = threading.Thread(target=self._run, args=(dict(env),), name="dbt", daemon=True)
@@ -68,6 +70,8 @@ class InProcessDbt:
         """One dbt event as the CLI's JSON log line (`--log-format json`)."""
         if message.info.level in _SKIPPED_LEVELS:
             return
+        if message.info.level == "error":
+            self.errors.append(message.info.msg)
         from dbt_common.events.functions import msg_to_dict
         from dbt_common.utils.encoding import ForgivingJSONEncoder
 
@@ -75,6 +79,7 @@ class InProcessDbt:
         self._lines.put(line.encode())
 
     def _emit_error(self, text: str) -> None:
+        self.errors.append(text)
         event = {"info": {"level": "error", "msg": text, "name": "InProcessDbtError"}, "data": {}}
         self._lines.put(json.dumps(event).encode())
 

@@ -30,10 +30,12 @@ def cli(command: list[str], target: Path, data_dir: Path) -> tuple[int, list[dic
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def in_process(command: list[str], target: Path) -> tuple[int, list[dict[str, Any]]]:
+def in_process(command: list[str], target: Path, errors: list[str] | None = None) -> tuple[int, list[dict[str, Any]]]:
     dbt = InProcessDbt(["dbt", *dbt_args(command, target)], {"DBT_LOG_FORMAT": "json"})
     events = [json.loads(line) for line in dbt.stdout]
-    return dbt.wait(), events
+    code = dbt.wait()
+    (errors if errors is not None else []).extend(dbt.errors)
+    return code, events
 
 
 def shape(events: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
@@ -62,10 +64,11 @@ def test_the_events_are_the_clis(tmp_path: Path, data_dir: Path) -> None:
 def test_a_failure_is_the_clis(tmp_path: Path, data_dir: Path) -> None:
     command = ["run-operation", "no_such_macro"]
     cli_code, cli_events = cli(command, tmp_path / "cli", data_dir)
-    code, events = in_process(command, tmp_path / "in-process")
+    kept: list[str] = []  # what the step reads a lost commit race from
+    code, events = in_process(command, tmp_path / "in-process", kept)
     assert code == cli_code != 0
     errors = [e["info"]["msg"] for e in events if e["info"]["level"] == "error"]
-    assert errors == [e["info"]["msg"] for e in cli_events if e["info"]["level"] == "error"]
+    assert errors == [e["info"]["msg"] for e in cli_events if e["info"]["level"] == "error"] == kept
     assert any("no_such_macro" in error for error in errors), errors
 
 
@@ -88,3 +91,12 @@ def test_each_invocation_attaches_the_lake_of_its_data_directory(
     in_process(["seed", "--select", SEED], tmp_path / "target-again")
     with connect(root=first) as lake:
         assert lake.execute("select count(*) from lake.snapshots()").fetchall()[0][0] == snapshots
+
+
+@pytest.mark.slow
+def test_a_nodes_database_error_is_among_the_errors(tmp_path: Path, data_dir: Path) -> None:
+    """The step reads a lost commit race (DuckLake's "Transaction conflict") from these errors."""
+    errors: list[str] = []
+    code, _ = in_process(["run", "--select", "stg_baxo__device_historics"], tmp_path / "target", errors)
+    assert code == 1
+    assert any("stg_baxo__device_historics" in error and "No files found" in error for error in errors), errors
