@@ -511,7 +511,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def dbt_targets(dbt: dict[str, Any]) -> list[dict[str, Any]]:
-    big = max(dbt["builds"], key=lambda b: b["readings"])
+    # The cold-build target is set on 10 M readings: the landing nearest that.
+    big = min(dbt["builds"], key=lambda b: abs(b["readings"] - 10_000_000))
     inc = dbt["incremental"]
     out = [
         _target("no-change re-run <= 5% of cold (dbt)", inc.get("rerun_fraction_of_cold"), 0.05, False, "{:.0%}"),
