@@ -215,8 +215,9 @@ def node_timings_of(events: list[dict[str, Any]]) -> dict[str, Any]:
         for e in events
         if "execution_time" in e["data"] and e["data"].get("node_info", {}).get("unique_id")
     ]
-    (elapsed,) = [e["data"]["execution_time"] for e in events if e["info"]["name"] == "FinishedRunningStats"]
-    return {"results": results, "elapsed_time": elapsed}
+    # A command that selected nothing finishes without running stats.
+    elapsed = [e["data"]["execution_time"] for e in events if e["info"]["name"] == "FinishedRunningStats"]
+    return {"results": results, "elapsed_time": sum(elapsed)}
 
 
 def dbt_build(data_dir: Path, target: str = LAKE) -> float:
