@@ -3,7 +3,7 @@
 python -m bench.run [--scale smoke|default|large] [--out bench] [--no-profile]
                     [--only extraction,extraction_dsmr] [--no-insert-values]
 
-`--only` runs the named sections alone (e.g. the two extraction sections, ~5 min instead of ~15)
+`--only` runs the named sections alone (e.g. the two extraction sections, ~8 min instead of ~21)
 and prints their targets instead of writing results.md, which needs every section.
 
 Every extraction contender runs in a process of its own against one simulator process (BAXO
@@ -56,7 +56,7 @@ class Scale:
     # section 1b, in whole meter-days of 8,640; the page cache holds ~1.6 GB per 1 M readings
     # (both paging schemes), so large stays at 1 M
     dsmr_readings: int
-    dsmr_repeats: int = 1  # dlt's rest_api needs ~80 s per 1 M DSMR readings: one round keeps default < 10 min
+    dsmr_repeats: int = 1  # dlt's rest_api needs ~80 s per 1 M DSMR readings: one round keeps default near 20 min
     # The plain DuckDB file beside the lake (cold builds, scheduled day, the analyst during a build).
     dbt_plainfile: bool = False
     # Landed days for the scheduled day's growth with history, at `history_readings_per_day`.
