@@ -22,7 +22,7 @@ import queue
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from dagster import get_dagster_logger
@@ -120,17 +120,19 @@ class _Lines:
         self.closed = True
 
 
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
+def _environment(env: Mapping[str, str]) -> AbstractContextManager[None]:
     """The invocation's variables (dagster-dbt's DBT_TARGET_PATH, DBT_LOG_FORMAT, ...) set for its
-    duration: dbt reads its options from the environment. Only variables that differ change."""
-    changed = {name: value for name, value in env.items() if os.environ.get(name) != value}
+    duration: dbt reads its options from the environment."""
     # The CLI's stdout is what dagster-dbt reads; here the events reach it by callback, and
     # dagster-dbt echoes each one to stdout itself. dbt.log in the target folder stays as it was.
-    changed["DBT_LOG_LEVEL"] = "none"
-    changed["DBT_LOG_LEVEL_FILE"] = "debug"
-    before = {name: os.environ.get(name) for name in changed}
-    os.environ.update(changed)
+    return environment_set({**env, "DBT_LOG_LEVEL": "none", "DBT_LOG_LEVEL_FILE": "debug"})
+
+
+@contextmanager
+def environment_set(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in this process's environment for the block's duration, then what was there."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from functools import cache, cached_property
 from pathlib import Path
@@ -53,7 +53,7 @@ from duckdb import DuckDBPyConnection
 from packaging.version import Version
 
 from pipelines import dbt_parse_state
-from pipelines.dbt_in_process import InProcessDbt
+from pipelines.dbt_in_process import InProcessDbt, environment_set
 from pipelines.extraction import daily_landed_keys
 from pipelines.fact_inputs import (
     FINGERPRINTS_METADATA,
@@ -474,21 +474,10 @@ def _table_exists(lake: DuckDBPyConnection, node: Mapping[str, Any]) -> bool:
     return bool(found)
 
 
-@contextmanager
-def _partition_window_env(first: str, last: str) -> Iterator[None]:
-    """The window for dbt's connections (lake_dbt_plugin), in the environment dbt inherits: not
+def _partition_window_env(first: str, last: str) -> AbstractContextManager[None]:
+    """The window for dbt's connections (lake_dbt_plugin), in the environment dbt reads: not
     `--vars`, whose every change costs dbt a whole re-parse (macros/in_partition_window.sql)."""
-    bounds = dict(zip(PARTITION_WINDOW_ENV.values(), (first, last), strict=True))
-    before = {name: os.environ.get(name) for name in bounds}
-    os.environ.update(bounds)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment_set(dict(zip(PARTITION_WINDOW_ENV.values(), (first, last), strict=True)))
 
 
 def _build(
