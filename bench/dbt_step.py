@@ -38,12 +38,14 @@ SEED = AssetKey(["cost_currencies"])
 
 
 def median_seconds(action: Callable[[], object], repeats: int) -> float:
-    timings = []
-    for _ in range(repeats):
+    """The median wall time of `action` over `repeats` calls."""
+
+    def timed() -> float:
         started = time.perf_counter()
         action()
-        timings.append(time.perf_counter() - started)
-    return round(statistics.median(timings), 2)
+        return time.perf_counter() - started
+
+    return median_of(timed, repeats)
 
 
 def median_of(measure: Callable[[], float], repeats: int) -> float:

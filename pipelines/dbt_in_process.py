@@ -26,6 +26,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from dagster import get_dagster_logger
+from dbt_common.events.functions import msg_to_dict
+from dbt_common.utils.encoding import ForgivingJSONEncoder
 
 # The CLI prints info and above; dagster-dbt reads those lines (debug ones go to dbt.log).
 _SKIPPED_LEVELS = frozenset({"debug"})
@@ -49,7 +51,7 @@ class InProcessDbt:
         self._thread.start()
 
     def _run(self, env: dict[str, str]) -> None:
-        from dbt.cli.main import dbtRunner
+        from dbt.cli.main import dbtRunner  # here, not at import: a step that runs no dbt never pays it
 
         code = EXIT_ERROR
         try:
@@ -72,9 +74,6 @@ class InProcessDbt:
             return
         if message.info.level == "error":
             self.errors.append(message.info.msg)
-        from dbt_common.events.functions import msg_to_dict
-        from dbt_common.utils.encoding import ForgivingJSONEncoder
-
         line = json.dumps(msg_to_dict(message), sort_keys=True, cls=ForgivingJSONEncoder)
         self._lines.put(line.encode())
 
@@ -87,9 +86,6 @@ class InProcessDbt:
         self._thread.join(timeout)
         if self.returncode is None:
             raise subprocess.TimeoutExpired(self.args, timeout or 0)
-        return self.returncode
-
-    def poll(self) -> int | None:
         return self.returncode
 
     def send_signal(self, signal: int) -> None:
