@@ -5,9 +5,10 @@ Historics are generated straight into the landing layout (vectorized, no HTTP, n
 exactly the schema `PartitionWriter` lands, with its fingerprint; the small snapshots (contracts,
 devices, real-time values) go through the real landing code. dbt writes its target and logs to
 the work folder (one per target, as dbt's partial parse is per target), so the project's own
-`target/` is left alone. Every dbt command runs as a Dagster step runs it (in-process, after the
-project's code is loaded), and a scheduled day as the facts step runs it: the incremental models,
-the window in the environment (`pipelines.warehouse`).
+`target/` is left alone; the first command starts from its parse state, as a step's does. Every
+dbt command runs as a Dagster step runs it (in-process, after the project's code is loaded), and
+a scheduled day as the facts step runs it: the incremental models, the window in the environment
+(`pipelines.warehouse`).
 
 python -m bench.warehouse reader <dev|plainfile> <data dir> <stop file> <out.json>
     the analyst: counts `marts.fct_reading` in a loop until the stop file appears.
@@ -31,6 +32,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines import dbt_parse_state
 from pipelines.fact_inputs import input_fingerprint
 from pipelines.lake import PARTITION_WINDOW_ENV, connect, lake_dir
 from pipelines.landing import FINGERPRINT_FILE, ContentHash, partition_fingerprint
@@ -170,8 +172,15 @@ def dbt_command(
     project's code (a step process has), by `InProcessDbt`, timed from the command's start to its
     end; `window` as the facts step passes it."""
     full = [command, "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR)]
-    full += ["--target", target, *args]
-    full += ["--target-path", str(data_dir / f"dbt_target_{target}"), "--log-path", str(data_dir / "dbt_logs")]
+    # The lake is the profile's default target, which a step does not name (nor `make manifest`,
+    # whose parse state names no target either).
+    full += [*(("--target", target) if target != LAKE else ()), *args]
+    target_path = data_dir / f"dbt_target_{target}"
+    if not target_path.exists():
+        # A data directory's first step starts from the project's parse state, as every step's
+        # target folder does (pipelines.warehouse._build): no whole parse of the project.
+        dbt_parse_state.seed_target(target_path, data_dir / "lake", DBT_PROJECT_DIR, fingerprint="")
+    full += ["--target-path", str(target_path), "--log-path", str(data_dir / "dbt_logs")]
     env = os.environ | {"PIPELINES_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     for name in PARTITION_WINDOW_ENV.values():
         env.pop(name, None)
