@@ -197,10 +197,12 @@ class DsmrClient:
         labelled with the wrong zone downstream, and a run would succeed with hours missing: it
         stops at the first answer that shows it (readings show it first) and names the setting.
         """
-        written = transform.written_offset_minutes(raw)
-        expected = transform.zone_offset_minutes(instant, self.instance.timezone)
-        disagree = written.is_not_null() & expected.is_not_null() & (written != expected) & (written != 0)
-        wrong = page.filter(disagree).select(written.alias("written"), expected.alias("expected"))
+        offsets = page.select(
+            transform.written_offsets(page[raw]).alias("written"),
+            transform.zone_offset_minutes(instant, self.instance.timezone).alias("expected"),
+        )
+        written, expected = pl.col("written"), pl.col("expected")
+        wrong = offsets.filter(written.is_not_null() & expected.is_not_null() & (written != expected) & (written != 0))
         if not wrong.height:
             return
         seen = ", ".join(_offset_text(m) for m in wrong["written"].unique().sort())

@@ -48,8 +48,35 @@ def parse_instant(column: str | pl.Expr) -> pl.Expr:
     return text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False)
 
 
-INSTANT = ReadAs("an ISO 8601 instant with its UTC offset", parse_instant)
+# What DSMR-reader writes by default: whole seconds and `+HH:MM` or `Z`, every part in range.
+PLAIN_INSTANT = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+
+
+def parse_plain_instant(text: pl.Expr) -> pl.Expr:
+    """`parse_instant` of the `PLAIN_INSTANT` form, null for any other: its fixed positions read
+    apart (the wall time, then the offset subtracted) cost a third of the general parse."""
+    wall = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False)
+    hours, minutes = (text.str.slice(at, 2).cast(pl.Int32, strict=False) for at in (20, 23))
+    east = (hours * 60 + minutes).fill_null(0)  # `Z`: no digits, +00:00
+    offset = pl.when(text.str.slice(19, 1) == "-").then(-east).otherwise(east)
+    utc = (wall - pl.duration(minutes=offset)).dt.replace_time_zone("UTC")
+    return pl.when(text.str.contains(PLAIN_INSTANT)).then(utc)
+
+
+INSTANT = ReadAs("an ISO 8601 instant with its UTC offset", parse_instant, fast=parse_plain_instant)
 DATE = ReadAs("a date YYYY-MM-DD", lambda text: text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False))
+
+
+def written_offsets(raw: pl.Series) -> pl.Series:
+    """`written_offset_minutes` of each text, worked out once per distinct ending: the offset is
+    in a text's last six characters, and a page's thousands of timestamps end in a few ways."""
+    endings = raw.str.strip_chars().str.slice(-6).alias("ending")
+    distinct = endings.drop_nulls().unique().to_frame()
+    minutes = distinct.select(written_offset_minutes("ending").alias("minutes"))["minutes"]
+    return endings.replace_strict(distinct["ending"], minutes, default=None, return_dtype=pl.Int32)
 
 
 def written_offset_minutes(column: str) -> pl.Expr:
