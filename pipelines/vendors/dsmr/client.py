@@ -171,6 +171,15 @@ class DsmrClient:
             raise VendorDataError(VENDOR, endpoint, "answer has no `results` list")
         return body["results"], body.get("next"), int(body.get("count") or 0)
 
+    def _readings_page(self, response: httpx.Response) -> tuple[pl.DataFrame, str | None, int]:
+        """A readings page's typed rows, its `next` and its `count`: read by polars from the bytes
+        when the page is plain, else decoded by orjson (the same rows, errors and reasons)."""
+        plain = transform.plain_readings_page(response.content, self.instance.name)
+        if plain is not None:
+            return plain
+        results, next_url, count = self._results(READINGS, response)
+        return transform.readings_frame(results, self.instance.name), next_url, count
+
     def _page(self, path: str, params: dict[str, str | int]) -> tuple[list[dict], str | None, int]:
         endpoint = f"{self.instance.name} {path}"
         return self._results(path, self.http.fetch(Request(path, params), endpoint, **self._checks()))
@@ -267,8 +276,8 @@ class DsmrClient:
         upper = {"timestamp__lte": utc_filter(end)} if end is not None else {}
 
         def read_page(response: httpx.Response, request: Request) -> Page:
-            results, next_url, count = self._results(READINGS, response)
-            page = transform.readings_frame(results, self.instance.name)
+            page, next_url, count = self._readings_page(response)
+            received = page.height
             self.check_zone(page, "measured_at", "timestamp_raw", READINGS)
             key_at = datetime.fromisoformat(str((request.params or {})["timestamp__gte"]))
             # A reading with an unreadable timestamp belongs where the reading before it does
@@ -281,7 +290,7 @@ class DsmrClient:
             if newest is not None and newest > key_at:
                 follow = request.with_params(timestamp__gte=utc_filter(newest), offset=0)
             else:
-                follow = request.with_params(offset=int((request.params or {})["offset"]) + len(results))
+                follow = request.with_params(offset=int((request.params or {})["offset"]) + received)
             return Page(page, follow, count)
 
         params: dict[str, str | int] = {
