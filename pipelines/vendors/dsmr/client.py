@@ -206,12 +206,18 @@ class DsmrClient:
         labelled with the wrong zone downstream, and a run would succeed with hours missing: it
         stops at the first answer that shows it (readings show it first) and names the setting.
         """
-        offsets = page.select(
-            transform.written_offsets(page[raw]).alias("written"),
+        # Each distinct (ending, expected offset) once: a page has a few, whatever its length.
+        pairs = page.lazy().select(
+            transform.offset_ending(raw).alias("ending"),
             transform.zone_offset_minutes(instant, self.instance.timezone).alias("expected"),
         )
         written, expected = pl.col("written"), pl.col("expected")
-        wrong = offsets.filter(written.is_not_null() & expected.is_not_null() & (written != expected) & (written != 0))
+        wrong = (
+            pairs.unique()
+            .with_columns(transform.written_offset_minutes("ending").alias("written"))
+            .filter(written.is_not_null() & expected.is_not_null() & (written != expected) & (written != 0))
+            .collect()
+        )
         if not wrong.height:
             return
         seen = ", ".join(_offset_text(m) for m in wrong["written"].unique().sort())
@@ -282,7 +288,9 @@ class DsmrClient:
             key_at = datetime.fromisoformat(str((request.params or {})["timestamp__gte"]))
             # A reading with an unreadable timestamp belongs where the reading before it does
             # (the server orders by the real time); it lands so validation quarantines it.
-            placed = pl.col("measured_at").fill_null(strategy="forward").fill_null(pl.lit(key_at))
+            placed = pl.col("measured_at")
+            if page["measured_at"].null_count():  # seldom: a datetime literal costs ~0.4 ms a page
+                placed = placed.fill_null(strategy="forward").fill_null(pl.lit(key_at))
             page = page.with_columns(placed.alias(PLACED))
             if not next_url:
                 return Page(page, None, count)
@@ -305,7 +313,10 @@ class DsmrClient:
             in_window &= pl.col(PLACED) < pl.lit(end)
         where = f"readings from {utc_filter(start)}"
         for page in self.pages(READINGS, Request(READINGS, params), read_page, "reading_id", where, tally):
-            fresh = page.filter(in_window).drop(PLACED)
+            # Most pages lie wholly inside the window: kept whole, without a filter's copy.
+            first, last = (cast("datetime | None", at) for at in (page[PLACED].min(), page[PLACED].max()))
+            inside = first is not None and last is not None and first >= start and (end is None or last < end)
+            fresh = (page if inside else page.filter(in_window)).drop(PLACED)
             if fresh.height:
                 yield fresh
 

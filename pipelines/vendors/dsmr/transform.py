@@ -74,13 +74,11 @@ INSTANT = ReadAs("an ISO 8601 instant with its UTC offset", parse_instant, fast=
 DATE = ReadAs("a date YYYY-MM-DD", lambda text: text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False))
 
 
-def written_offsets(raw: pl.Series) -> pl.Series:
-    """`written_offset_minutes` of each text, worked out once per distinct ending: the offset is
-    in a text's last six characters, and a page's thousands of timestamps end in a few ways."""
-    endings = raw.str.strip_chars().str.slice(-6).alias("ending")
-    distinct = endings.drop_nulls().unique().to_frame()
-    minutes = distinct.select(written_offset_minutes("ending").alias("minutes"))["minutes"]
-    return endings.replace_strict(distinct["ending"], minutes, default=None, return_dtype=pl.Int32)
+def offset_ending(column: str) -> pl.Expr:
+    """A timestamp text's last six characters, where its UTC offset is written (`+01:00`, `Z`):
+    `written_offset_minutes` of the ending is that of the whole text, and a page's thousands of
+    timestamps end in a few ways, so the offset is worked out once per distinct ending."""
+    return pl.col(column).str.strip_chars().str.slice(-6)
 
 
 def written_offset_minutes(column: str) -> pl.Expr:
