@@ -136,14 +136,17 @@ def orjson_dsmr_rows(pages: list[tuple[str, bytes]]) -> int:
 
 
 def our_dsmr_page_path(pages: list[tuple[str, bytes]], partition: str, land: bool) -> int:
-    """Our DSMR client's page decode (orjson, as `VendorHttpClient.json`) and transform; with
-    `land`, pandera + Parquet too. No HTTP."""
+    """Our DSMR client's page decode and transform; with `land`, pandera + Parquet too. No HTTP."""
     from pipelines.landing import PartitionWriter
     from pipelines.vendors.dsmr import transform
     from pipelines.vendors.dsmr.client import READINGS
     from pipelines.vendors.dsmr.schemas import DsmrReading
 
-    frames = (transform.readings_frame(orjson.loads(content)["results"], meter) for meter, content in pages)
+    def frame_of(meter: str, content: bytes) -> pl.DataFrame:  # as `DsmrClient._readings_page`
+        plain = transform.plain_readings_page(content, meter)
+        return plain[0] if plain is not None else transform.readings_frame(orjson.loads(content)["results"], meter)
+
+    frames = (frame_of(meter, content) for meter, content in pages)
     if not land:
         return sum(frame.height for frame in frames)
     with PartitionWriter("dsmr", "readings", partition, DsmrReading, READINGS) as writer:

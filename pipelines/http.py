@@ -250,8 +250,14 @@ class _Walk:
         self.pages += 1
         frame = page.frame
         if self.seen and frame.height:
-            frame = frame.join(pl.concat(self.seen), on=self.key, how="anti", nulls_equal=False)
-        self.seen.append(frame.select(self.key).drop_nulls().unique())
+            seen = pl.concat(self.seen)
+            if len(self.key) == 1:  # a membership test costs half a join; a null key is never seen
+                (name,) = self.key
+                frame = frame.filter(pl.col(name).is_in(seen[name].implode()).not_().fill_null(True))
+            else:
+                frame = frame.join(seen, on=self.key, how="anti", nulls_equal=False)
+        # Kept as they come (a key repeated within a page too): the test above is the same either way.
+        self.seen.append(frame.select(self.key).drop_nulls())
         if self.pages == 1 and page.total is not None:
             self.total = page.total
             if page.next is not None and page.frame.height:

@@ -28,10 +28,17 @@ QUOTED_VALUE_CHARS = 100
 
 @dataclass(frozen=True)
 class ReadAs:
-    """How a field's JSON text becomes a typed column: `convert` gives null where it cannot."""
+    """How a field's JSON text becomes a typed column: `convert` gives null where it cannot (and
+    for a null).
+
+    `fast`, when given, is a cheaper conversion of the usual form that gives null for anything
+    else and, wherever it gives a value, the value `convert` gives: `typed_select` runs it first
+    and runs `convert` only on a column where `fast` left a value unread.
+    """
 
     expected: str  # what the value should have been, for the reason: "an integer"
     convert: Callable[[pl.Expr], pl.Expr]
+    fast: Callable[[pl.Expr], pl.Expr] | None = None
 
     def of(self, field: str) -> FieldRead:
         return FieldRead(field, self)
@@ -51,7 +58,8 @@ def _integer(text: pl.Expr) -> pl.Expr:
 
 
 TEXT = ReadAs("text", lambda text: text)
-INTEGER = ReadAs("an integer", _integer)
+# Plain digits cast directly; only a column holding something else (`3.0`, ` 7`) takes `_integer`.
+INTEGER = ReadAs("an integer", _integer, fast=lambda text: text.cast(pl.Int64, strict=False))
 NUMBER = ReadAs("a number", lambda text: text.str.strip_chars().cast(pl.Float64, strict=False))
 BOOLEAN = ReadAs(
     "true or false",
@@ -66,7 +74,11 @@ BOOLEAN = ReadAs(
 def decimal(precision: int, scale: int) -> ReadAs:
     """An exact decimal from its text (or a JSON number's shortest text)."""
     dtype = pl.Decimal(precision, scale)
-    return ReadAs("a decimal", lambda text: text.str.strip_chars().cast(dtype, strict=False))
+    return ReadAs(
+        "a decimal",
+        lambda text: text.str.strip_chars().cast(dtype, strict=False),
+        fast=lambda text: text.cast(dtype, strict=False),  # no padding to strip: the usual text
+    )
 
 
 def text_frame(records: Sequence[object], fields: Iterable[str]) -> pl.DataFrame:
@@ -127,33 +139,55 @@ def typed_select(text: pl.DataFrame, columns: Mapping[str, pl.Expr | FieldRead])
 
     Blank text is a missing value, not a wrong one: the schema decides whether it may be null.
     """
-    converted: dict[str, pl.Expr] = {}
+    reads: dict[str, FieldRead] = {}
     selected: list[pl.Expr] = []
-    unreadable: list[tuple[pl.Expr, pl.Expr]] = []  # (value did not convert, why) per field
     for name, column in columns.items():
-        if not isinstance(column, FieldRead):
-            selected.append(column.alias(name))
-            continue
-        raw = pl.col(column.field).cast(pl.String)  # text already, or a column a reader typed
-        # Converted once, in a step of its own: an eager select would convert it again for the
-        # check below (decimal and instant parsing are most of a DSMR page's transform).
-        value_column = f"__converted_{len(converted)}"
-        converted[value_column] = column.read_as.convert(raw)
-        selected.append(pl.col(value_column).alias(name))
-        quoted = raw.str.slice(0, QUOTED_VALUE_CHARS)
-        why = pl.format(f'{column.field}: "{{}}" is not {column.read_as.expected}', quoted)
-        unreadable.append((raw.str.strip_chars().ne("") & pl.col(value_column).is_null(), why))
-    with_values = text.with_columns(**converted) if converted else text
-    # Reasons are text built for every row: only built when some value did not convert.
-    any_unreadable = bool(unreadable) and bool(
-        with_values.select(pl.any_horizontal([failed for failed, _ in unreadable]).any()).item()
+        if isinstance(column, FieldRead):
+            value_column = f"__converted_{len(reads)}"
+            reads[value_column] = column
+            column = pl.col(value_column)
+        selected.append(column.alias(name))
+    # Converted once, in a step of their own: an eager select would convert them again for the
+    # checks below (decimal and instant parsing are most of a DSMR page's transform).
+    with_values = _converted(text, reads)
+    # Reasons are text built for every row: only built for the fields that left a value unread.
+    unread = _unread(with_values, reads)
+    failures = [_unreadable_reason(value, read) for value, read in reads.items() if value in unread]
+    earlier = (
+        [pl.col(TYPE_ERRORS)] if TYPE_ERRORS in text.columns and text[TYPE_ERRORS].null_count() < text.height else []
     )
-    failures = [pl.when(failed).then(why) for failed, why in unreadable] if any_unreadable else []
-    earlier = [pl.col(TYPE_ERRORS)] if TYPE_ERRORS in text.columns else []
     if not failures and not earlier:
         return with_values.select(*selected, pl.lit(None, pl.String).alias(TYPE_ERRORS))
     reasons = pl.concat_str([*earlier, *failures], separator="; ", ignore_nulls=True)
     return with_values.select(*selected, pl.when(reasons != "").then(reasons).alias(TYPE_ERRORS))
+
+
+def _raw(read: FieldRead) -> pl.Expr:
+    return pl.col(read.field).cast(pl.String)  # text already, or a column a reader typed
+
+
+def _converted(text: pl.DataFrame, reads: Mapping[str, FieldRead]) -> pl.DataFrame:
+    """`text` with each field's converted column: by its `fast` conversion where that reads every
+    value, else by its careful one."""
+    first = {value: (read.read_as.fast or read.read_as.convert)(_raw(read)) for value, read in reads.items()}
+    with_values = text.with_columns(**first) if first else text
+    with_fast = {value: read for value, read in reads.items() if read.read_as.fast is not None}
+    redo = {value: reads[value].read_as.convert(_raw(reads[value])) for value in _unread(with_values, with_fast)}
+    return with_values.with_columns(**redo) if redo else with_values
+
+
+def _unread(with_values: pl.DataFrame, reads: Mapping[str, FieldRead]) -> set[str]:
+    """The converted columns with more nulls than their field: a value left unread. A conversion
+    keeps a null a null, so the counts (kept with each column) tell it without a pass over rows."""
+    nulls = with_values.null_count().row(0, named=True)
+    return {value for value, read in reads.items() if nulls[value] > nulls[read.field]}
+
+
+def _unreadable_reason(value_column: str, read: FieldRead) -> pl.Expr:
+    """`<field>: "<value>" is not <type>` where the field's text is not blank and did not convert."""
+    raw = _raw(read)
+    why = pl.format(f'{read.field}: "{{}}" is not {read.read_as.expected}', raw.str.slice(0, QUOTED_VALUE_CHARS))
+    return pl.when(raw.str.strip_chars().ne("") & pl.col(value_column).is_null()).then(why)
 
 
 def split_unreadable(frame: pl.DataFrame, context: str = "") -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -17,6 +17,7 @@ import pytest
 from pipelines.cursors import read_cursor
 from pipelines.http import RetryPolicy, VendorDataError, VendorRequestError
 from pipelines.simulation.faults import FAULT_KINDS, FaultConfig
+from pipelines.vendors.dsmr import transform
 from pipelines.vendors.dsmr.assets import (
     land_consumption_today,
     land_day_statistics,
@@ -471,3 +472,58 @@ def test_a_refusal_is_asked_once_and_lands_nothing(server, data_dir: Path, refus
         land_readings([client], "2026-11-20")
     assert len(sent) == 1  # 403 is final: no retry
     assert not list(data_dir.rglob("date=*"))
+
+
+PLAIN_RECORD = {
+    "id": 7,
+    "timestamp": "2026-01-15T01:00:10+01:00",
+    "electricity_delivered_1": "13587.399",
+    "electricity_returned_1": 0.0,
+    "electricity_delivered_2": 14218.093,
+    "electricity_returned_2": "12.345",
+    "electricity_currently_delivered": "0.632",
+    "electricity_currently_returned": "0.000",
+    "phase_voltage_l1": "230.1",
+    "phase_power_current_l1": 3,
+    "extra_device_timestamp": "2026-01-15T00:00:00.500000Z",
+    "extra_device_delivered": "11455.647",
+}
+
+
+def _page(results: object, **head: object) -> bytes:
+    body = {"count": 2, "next": "http://dsmr/api?offset=2", "previous": None, **head, "results": results}
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _page([PLAIN_RECORD, {**PLAIN_RECORD, "id": 8, "timestamp": "2026-01-15T00:00:20Z"}]),
+        _page([PLAIN_RECORD], next=None, count=None),
+    ],
+)
+def test_a_plain_readings_page_read_from_its_bytes_equals_the_orjson_path(content: bytes) -> None:
+    plain = transform.plain_readings_page(content, "home")
+    assert plain is not None
+    body = json.loads(content)
+    assert plain[0].equals(transform.readings_frame(body["results"], "home"))
+    assert plain[1:] == (body["next"], int(body["count"] or 0))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _page([{**PLAIN_RECORD, "id": "abc"}]),  # its reason quotes the value as orjson gives it
+        _page([{**PLAIN_RECORD, "electricity_delivered_1": {"a": 1}}]),
+        _page([{**PLAIN_RECORD, "id": 2**64}]),
+        _page([None, PLAIN_RECORD]),
+        _page([PLAIN_RECORD], next=False),
+        _page([PLAIN_RECORD], count="many"),
+        _page({}),
+        b"[" + _page([PLAIN_RECORD]) + b"]",
+        _page([{**PLAIN_RECORD, "timestamp": "\\ud800"}]).replace(b"\\\\ud800", b"\\ud800"),
+        b"not json",
+    ],
+)
+def test_any_other_readings_page_takes_the_orjson_path(content: bytes) -> None:
+    assert transform.plain_readings_page(content, "home") is None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 from dagster import materialize
 
@@ -183,3 +184,18 @@ def test_the_reconciliation_check_fails_naming_the_numbers_and_a_clean_day_passe
     assert not outcomes[True].passed
     assert f"the API reported {per_day} records, the pages brought 25 distinct" in outcomes[True].description
     assert f"partition {DAY}" in outcomes[True].description
+
+
+@pytest.mark.parametrize("key", [["id"], ["id", "part"]])
+def test_a_walk_drops_records_an_earlier_page_brought_and_keeps_those_without_a_key(key: list[str]) -> None:
+    from pipelines.http import Page, VendorHttpClient, _Walk
+
+    pages = [
+        pl.DataFrame({"id": [1, 2, None, 3], "part": ["a"] * 4, "v": [10, 20, 30, 40]}),
+        pl.DataFrame({"id": [3, None, 4, 4, 1], "part": ["a"] * 5, "v": [41, 31, 50, 51, 11]}),
+        pl.DataFrame({"id": [4, 5], "part": ["a", "a"], "v": [52, 60]}),
+    ]
+    with VendorHttpClient("test", None) as http:
+        walk = _Walk(http, "endpoint", "here", key)
+        fresh = [walk.fresh(Page(page)) for page in pages]
+    assert [frame["v"].to_list() for frame in fresh] == [[10, 20, 30, 40], [31, 50, 51], [60]]
