@@ -32,6 +32,9 @@ class ReadAs:
 
     expected: str  # what the value should have been, for the reason: "an integer"
     convert: Callable[[pl.Expr], pl.Expr]
+    # A cheaper conversion giving `convert`'s value wherever it gives one: a frame whose every
+    # value it reads skips `convert` and the search for unreadable values (`typed_select`).
+    quick: Callable[[pl.Expr], pl.Expr] | None = None
 
     def of(self, field: str) -> FieldRead:
         return FieldRead(field, self)
@@ -50,8 +53,9 @@ def _integer(text: pl.Expr) -> pl.Expr:
     return pl.coalesce(text.str.strip_chars().cast(pl.Int64, strict=False), whole)
 
 
-TEXT = ReadAs("text", lambda text: text)
-INTEGER = ReadAs("an integer", _integer)
+TEXT = ReadAs("text", lambda text: text, quick=lambda text: text)
+# A plain cast reads what needs neither stripping nor a float's path (`3.0`), at a twentieth of the cost.
+INTEGER = ReadAs("an integer", _integer, quick=lambda text: text.cast(pl.Int64, strict=False))
 NUMBER = ReadAs("a number", lambda text: text.str.strip_chars().cast(pl.Float64, strict=False))
 BOOLEAN = ReadAs(
     "true or false",
@@ -127,23 +131,23 @@ def typed_select(text: pl.DataFrame, columns: Mapping[str, pl.Expr | FieldRead])
 
     Blank text is a missing value, not a wrong one: the schema decides whether it may be null.
     """
-    converted: dict[str, pl.Expr] = {}
     selected: list[pl.Expr] = []
-    unreadable: list[tuple[pl.Expr, pl.Expr]] = []  # (value did not convert, why) per field
+    reads: dict[str, FieldRead] = {}  # converted column -> its field's read
     for name, column in columns.items():
-        if not isinstance(column, FieldRead):
+        if isinstance(column, FieldRead):
+            # Converted once, in a step of its own: an eager select would convert it again for the
+            # check below (decimal and instant parsing are most of a DSMR page's transform).
+            value_column = f"__converted_{len(reads)}"
+            reads[value_column] = column
+            selected.append(pl.col(value_column).alias(name))
+        else:
             selected.append(column.alias(name))
-            continue
-        raw = pl.col(column.field).cast(pl.String)  # text already, or a column a reader typed
-        # Converted once, in a step of its own: an eager select would convert it again for the
-        # check below (decimal and instant parsing are most of a DSMR page's transform).
-        value_column = f"__converted_{len(converted)}"
-        converted[value_column] = column.read_as.convert(raw)
-        selected.append(pl.col(value_column).alias(name))
-        quoted = raw.str.slice(0, QUOTED_VALUE_CHARS)
-        why = pl.format(f'{column.field}: "{{}}" is not {column.read_as.expected}', quoted)
-        unreadable.append((raw.str.strip_chars().ne("") & pl.col(value_column).is_null(), why))
-    with_values = text.with_columns(**converted) if converted else text
+    with_values, doubtful = _convert(text, reads)
+    unreadable = [
+        (_raw(read).str.strip_chars().ne("") & pl.col(value_column).is_null(), _why(read))
+        for value_column, read in reads.items()
+        if value_column in doubtful
+    ]
     # Reasons are text built for every row: only built when some value did not convert.
     any_unreadable = bool(unreadable) and bool(
         with_values.select(pl.any_horizontal([failed for failed, _ in unreadable]).any()).item()
@@ -154,6 +158,44 @@ def typed_select(text: pl.DataFrame, columns: Mapping[str, pl.Expr | FieldRead])
         return with_values.select(*selected, pl.lit(None, pl.String).alias(TYPE_ERRORS))
     reasons = pl.concat_str([*earlier, *failures], separator="; ", ignore_nulls=True)
     return with_values.select(*selected, pl.when(reasons != "").then(reasons).alias(TYPE_ERRORS))
+
+
+def _raw(read: FieldRead) -> pl.Expr:
+    return pl.col(read.field).cast(pl.String)  # text already, or a column a reader typed
+
+
+def _why(read: FieldRead) -> pl.Expr:
+    quoted = _raw(read).str.slice(0, QUOTED_VALUE_CHARS)
+    return pl.format(f'{read.field}: "{{}}" is not {read.read_as.expected}', quoted)
+
+
+def _convert(text: pl.DataFrame, reads: Mapping[str, FieldRead]) -> tuple[pl.DataFrame, set[str]]:
+    """`text` with each read's converted column, and the columns that may hold unreadable values.
+
+    A read with a `quick` conversion takes it when it reads every value of the frame (as many
+    nulls out as in): then no value of that column can be unreadable. Otherwise, and for reads
+    without one, `convert` gives the column.
+    """
+    if not reads:
+        return text, set()
+    quick = {column: read for column, read in reads.items() if read.read_as.quick is not None}
+    first = {column: (read.read_as.quick or read.read_as.convert)(_raw(read)) for column, read in reads.items()}
+    frame = text.with_columns(**first)
+    read_all = _reads_every_value(frame, quick)
+    slow = {column: read for column, read in quick.items() if column not in read_all}
+    if slow:
+        frame = frame.with_columns(**{column: read.read_as.convert(_raw(read)) for column, read in slow.items()})
+    return frame, set(reads) - read_all
+
+
+def _reads_every_value(frame: pl.DataFrame, converted: Mapping[str, FieldRead]) -> set[str]:
+    """The converted columns with a value wherever their field has text."""
+    if not converted:
+        return set()
+    checks = frame.select(
+        (pl.col(column).null_count() == _raw(read).null_count()).alias(column) for column, read in converted.items()
+    ).row(0, named=True)
+    return {column for column, every in checks.items() if every}
 
 
 def split_unreadable(frame: pl.DataFrame, context: str = "") -> tuple[pl.DataFrame, pl.DataFrame]:
