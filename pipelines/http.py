@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -319,6 +319,33 @@ class _Walk:
         return frame
 
 
+class _PageAhead:
+    """A walk's next page, fetched and read in a thread of its own while the walk's consumer works
+    on the page before: the network and the decoding of one page overlap the transform of the
+    last, with still one request in flight per walk."""
+
+    def __init__(self, read: Callable[[], Page]) -> None:
+        self._done = threading.Event()
+        self._page: Page | None = None
+        self._error: BaseException | None = None
+        # A daemon: a request still retrying for a walk that has stopped must not keep the process alive.
+        threading.Thread(target=self._run, args=(read,), name="page-ahead", daemon=True).start()
+
+    def _run(self, read: Callable[[], Page]) -> None:
+        try:
+            self._page = read()
+        except BaseException as exc:  # raised in the walk, where the page would have come
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Page:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return cast("Page", self._page)
+
+
 # Walks of pages a landing function may run at once against one vendor (`pipelines.prefetch`):
 # enough to keep the second core busy while pages are in flight, few enough to stay polite.
 DEFAULT_CONCURRENCY = 4
@@ -544,6 +571,21 @@ class VendorHttpClient:
         request = Request(request) if isinstance(request, str) else request
         return self.json(endpoint, self.fetch(request, endpoint, **checks))
 
+    @staticmethod
+    def _next_page(
+        walk: _Walk, page: Page, read: Callable[[Request], Page]
+    ) -> tuple[_PageAhead | None, VendorDataError | None]:
+        """The page after `page` on its way (None after the last), or why the walk may not ask
+        for it, to be raised once `page` has been handed on, where it always was."""
+        follow = page.next
+        if follow is None:
+            return None, None
+        try:
+            walk.before(follow)
+        except VendorDataError as refused:
+            return None, refused
+        return _PageAhead(lambda: read(follow)), None
+
     def get_pages(
         self,
         first: Request,
@@ -563,14 +605,22 @@ class VendorHttpClient:
         its budget: the API's total over the page size as served (with slack), else `max_pages`.
         """
         walk = _Walk(self, endpoint, f"partition {tally.partition}" if tally else where, key)
-        request: Request | None = first
-        while request is not None:
-            walk.before(request)
-            page = read_page(self.fetch(request, endpoint, **checks), request)
+
+        def read(request: Request) -> Page:
+            return read_page(self.fetch(request, endpoint, **checks), request)
+
+        walk.before(first)
+        page = read(first)
+        while True:
             fresh = walk.fresh(page)
             if tally is not None:
                 tally.count_page(endpoint, page.frame.height, page.frame.height - fresh.height)
+            ahead, refused = self._next_page(walk, page, read)
             yield fresh
-            request = page.next
+            if refused is not None:
+                raise refused
+            if ahead is None:
+                break
+            page = ahead.result()
         if tally is not None and walk.total is not None:
             tally.report(walk.total)
