@@ -230,47 +230,50 @@ class _SeenKeys:
 
     def __init__(self, key: list[str]) -> None:
         self.key = key
-        self._frames: list[pl.DataFrame] = []  # the keys as columns, with their hash
-        self._hashes = np.empty(0, dtype=np.uint64)  # sorted
+        self._frames: list[pl.DataFrame] = []  # the keys seen, page by page
+        self._hashes = np.empty(0, dtype=np.uint64)  # their hashes, sorted
         self._schema: pl.Schema | None = None  # the seen keys' types while every page agrees
 
     def drop_repeats(self, frame: pl.DataFrame) -> pl.DataFrame:
         """`frame` without the rows whose key an earlier page brought (rows with a null key
         part stay); its keys are then seen."""
-        keys = frame.select(self.key)
+        keys = frame[self.key]
+        hashes = _row_hashes(keys)
         if self._frames and frame.height:
-            before = frame.height
-            frame = self._without_seen(frame, keys)
-            if frame.height < before:
-                keys = frame.select(self.key)
-        self._add(keys.drop_nulls())
+            fresh = self._without_seen(frame, keys, hashes)
+            if fresh.height < frame.height:
+                frame, keys = fresh, fresh[self.key]
+                hashes = _row_hashes(keys)
+        if any(keys[column].null_count() for column in self.key):  # a key with a null part never repeats
+            keys = keys.drop_nulls()
+            hashes = _row_hashes(keys)
+        self._add(keys, hashes)
         return frame
 
-    def _without_seen(self, frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    def _without_seen(self, frame: pl.DataFrame, keys: pl.DataFrame, hashes: np.ndarray) -> pl.DataFrame:
         if keys.schema != self._schema:
             # Pages typed differently: the join on every seen key, as it always was (and its errors).
-            seen = pl.concat([f.drop(_KEY_HASH) for f in self._frames])
-            return frame.join(seen, on=self.key, how="anti", nulls_equal=False)
-        hashes = np.sort(keys.hash_rows(seed=0).to_numpy())  # sorted, the look-ups stay in cache
-        where = np.searchsorted(self._hashes, hashes).clip(max=len(self._hashes) - 1)
-        maybe_seen = self._hashes[where] == hashes
+            return frame.join(pl.concat(self._frames), on=self.key, how="anti", nulls_equal=False)
+        looked_up = np.sort(hashes)  # in order, the look-ups stay in cache
+        where = np.searchsorted(self._hashes, looked_up).clip(max=len(self._hashes) - 1)
+        maybe_seen = self._hashes[where] == looked_up
         if not maybe_seen.any():
             return frame
         # Only the seen keys sharing a hash with this page can match it: the join is exact on those.
-        candidates = pl.Series(hashes[maybe_seen], dtype=pl.UInt64)
-        seen = pl.concat(self._frames).filter(pl.col(_KEY_HASH).is_in(candidates.implode())).drop(_KEY_HASH)
-        return frame.join(seen, on=self.key, how="anti", nulls_equal=False)
+        seen = pl.concat(self._frames)
+        sharing = pl.Series(np.isin(_row_hashes(seen), looked_up[maybe_seen]))
+        return frame.join(seen.filter(sharing), on=self.key, how="anti", nulls_equal=False)
 
-    def _add(self, keys: pl.DataFrame) -> None:
+    def _add(self, keys: pl.DataFrame, hashes: np.ndarray) -> None:
         self._schema = keys.schema if not self._frames or keys.schema == self._schema else None
-        hashes = keys.hash_rows(seed=0)
-        self._frames.append(keys.with_columns(hashes.alias(_KEY_HASH)))
+        self._frames.append(keys)
         # Inserted in place: linear in the keys seen (sorting them all again was 5x slower).
-        new = np.sort(hashes.to_numpy())
+        new = np.sort(hashes)
         self._hashes = np.insert(self._hashes, np.searchsorted(self._hashes, new), new)
 
 
-_KEY_HASH = "__seen_key_hash"
+def _row_hashes(frame: pl.DataFrame) -> np.ndarray:
+    return frame.hash_rows(seed=0).to_numpy()
 
 
 class _Walk:
