@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, quote_plus
 
 import httpx
+import numpy as np
 import orjson
 import polars as pl
 
@@ -218,6 +219,63 @@ class Tally:
         )
 
 
+class _SeenKeys:
+    """The keys the earlier pages of a walk brought, to drop the records a page repeats.
+
+    Each key is also kept as a 64-bit hash in one sorted array: a page looks its rows up there,
+    and only rows whose hash was seen (a repeat, or a rare collision) are joined on the key
+    itself. A join of every page against every key seen so far grows with the walk: it took
+    3.2 s of a 1 M-row BAXO day (two walks of 50 pages), more than fetching and decoding.
+    """
+
+    def __init__(self, key: list[str]) -> None:
+        self.key = key
+        self._frames: list[pl.DataFrame] = []  # the keys seen, page by page
+        self._hashes = np.empty(0, dtype=np.uint64)  # their hashes, sorted
+        self._schema: pl.Schema | None = None  # the seen keys' types while every page agrees
+
+    def drop_repeats(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` without the rows whose key an earlier page brought (rows with a null key
+        part stay); its keys are then seen."""
+        keys = frame[self.key]
+        hashes = _row_hashes(keys)
+        if self._frames and frame.height:
+            fresh = self._without_seen(frame, keys, hashes)
+            if fresh.height < frame.height:
+                frame, keys = fresh, fresh[self.key]
+                hashes = _row_hashes(keys)
+        if any(keys[column].null_count() for column in self.key):  # a key with a null part never repeats
+            keys = keys.drop_nulls()
+            hashes = _row_hashes(keys)
+        self._add(keys, hashes)
+        return frame
+
+    def _without_seen(self, frame: pl.DataFrame, keys: pl.DataFrame, hashes: np.ndarray) -> pl.DataFrame:
+        if keys.schema != self._schema:
+            # Pages typed differently: the join on every seen key, as it always was (and its errors).
+            return frame.join(pl.concat(self._frames), on=self.key, how="anti", nulls_equal=False)
+        looked_up = np.sort(hashes)  # in order, the look-ups stay in cache
+        where = np.searchsorted(self._hashes, looked_up).clip(max=len(self._hashes) - 1)
+        maybe_seen = self._hashes[where] == looked_up
+        if not maybe_seen.any():
+            return frame
+        # Only the seen keys sharing a hash with this page can match it: the join is exact on those.
+        seen = pl.concat(self._frames)
+        sharing = pl.Series(np.isin(_row_hashes(seen), looked_up[maybe_seen]))
+        return frame.join(seen.filter(sharing), on=self.key, how="anti", nulls_equal=False)
+
+    def _add(self, keys: pl.DataFrame, hashes: np.ndarray) -> None:
+        self._schema = keys.schema if not self._frames or keys.schema == self._schema else None
+        self._frames.append(keys)
+        # Inserted in place: linear in the keys seen (sorting them all again was 5x slower).
+        new = np.sort(hashes)
+        self._hashes = np.insert(self._hashes, np.searchsorted(self._hashes, new), new)
+
+
+def _row_hashes(frame: pl.DataFrame) -> np.ndarray:
+    return frame.hash_rows(seed=0).to_numpy()
+
+
 class _Walk:
     """The guards of one walk through an endpoint's pages: a budget of pages, no request sent
     twice, no run of pages without a new key; and the keys seen, to drop records a page repeats."""
@@ -227,7 +285,7 @@ class _Walk:
         self.budget = http.retry.max_pages
         self.pages = self.without_news = 0
         self.sent: set[str] = set()
-        self.seen: list[pl.DataFrame] = []
+        self.seen = _SeenKeys(self.key)
         self.total: int | None = None
 
     def fail(self, detail: str) -> VendorDataError:
@@ -248,16 +306,7 @@ class _Walk:
         """The page's records whose key no earlier page brought (rows without a key stay, for
         validation to quarantine)."""
         self.pages += 1
-        frame = page.frame
-        if self.seen and frame.height:
-            seen = pl.concat(self.seen)
-            if len(self.key) == 1:  # a membership test costs half a join; a null key is never seen
-                (name,) = self.key
-                frame = frame.filter(pl.col(name).is_in(seen[name].implode()).not_().fill_null(True))
-            else:
-                frame = frame.join(seen, on=self.key, how="anti", nulls_equal=False)
-        # Kept as they come (a key repeated within a page too): the test above is the same either way.
-        self.seen.append(frame.select(self.key).drop_nulls())
+        frame = self.seen.drop_repeats(page.frame)
         if self.pages == 1 and page.total is not None:
             self.total = page.total
             if page.next is not None and page.frame.height:
@@ -271,6 +320,37 @@ class _Walk:
                 f"next {page.next.url}"
             )
         return frame
+
+
+class _NextPage:
+    """A walk's next page: read when the walk asks for it or, `ahead`, fetched and read at once in
+    a thread of its own while the walk's consumer works on the page before (the network and the
+    decoding of one page overlap the work on the last; still one request in flight per walk)."""
+
+    def __init__(self, read: Callable[[], Page], ahead: bool) -> None:
+        self._read, self._ahead = read, ahead
+        self._done = threading.Event()
+        self._page: Page | None = None
+        self._error: BaseException | None = None
+        if ahead:
+            # A daemon: a request still retrying for a walk that has stopped must not keep the process alive.
+            threading.Thread(target=self._run, name="page-ahead", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._page = self._read()
+        except BaseException as exc:  # raised in the walk, where the page would have come
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Page:
+        if not self._ahead:
+            return self._read()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return cast("Page", self._page)
 
 
 # Walks of pages a landing function may run at once against one vendor (`pipelines.prefetch`):
@@ -498,6 +578,21 @@ class VendorHttpClient:
         request = Request(request) if isinstance(request, str) else request
         return self.json(endpoint, self.fetch(request, endpoint, **checks))
 
+    @staticmethod
+    def _next_page(
+        walk: _Walk, page: Page, read: Callable[[Request], Page], ahead: bool
+    ) -> tuple[_NextPage | None, VendorDataError | None]:
+        """The page after `page` (None after the last), on its way if `ahead`, or why the walk may
+        not ask for it, to be raised once `page` has been handed on, where it always was."""
+        follow = page.next
+        if follow is None:
+            return None, None
+        try:
+            walk.before(follow)
+        except VendorDataError as refused:
+            return None, refused
+        return _NextPage(lambda: read(follow), ahead), None
+
     def get_pages(
         self,
         first: Request,
@@ -507,6 +602,7 @@ class VendorHttpClient:
         key: Sequence[str],
         where: str,
         tally: Tally | None = None,
+        read_ahead: bool = False,
         **checks: Any,
     ) -> Iterator[pl.DataFrame]:
         """Every page of a walk, as frames of the records no earlier page brought (by `key`).
@@ -515,16 +611,29 @@ class VendorHttpClient:
         The walk stops with an error naming vendor, endpoint and `where` (the partition) when it
         asks for a page twice, brings no new key for `max_pages_without_news` pages, or outruns
         its budget: the API's total over the page size as served (with slack), else `max_pages`.
+
+        `read_ahead`: fetch and read the next page in a thread while this one is worked on. It
+        pays when `read_page` only decodes (BAXO: polars, which releases the GIL) and the work is
+        done downstream; DSMR, whose `read_page` builds its typed frames itself, measured ~5 %
+        slower with it and ~60 MB more peak RSS, as the page ahead competed for the same cores.
         """
         walk = _Walk(self, endpoint, f"partition {tally.partition}" if tally else where, key)
-        request: Request | None = first
-        while request is not None:
-            walk.before(request)
-            page = read_page(self.fetch(request, endpoint, **checks), request)
+
+        def read(request: Request) -> Page:
+            return read_page(self.fetch(request, endpoint, **checks), request)
+
+        walk.before(first)
+        page = read(first)
+        while True:
             fresh = walk.fresh(page)
             if tally is not None:
                 tally.count_page(endpoint, page.frame.height, page.frame.height - fresh.height)
+            following, refused = self._next_page(walk, page, read, read_ahead)
             yield fresh
-            request = page.next
+            if refused is not None:
+                raise refused
+            if following is None:
+                break
+            page = following.result()
         if tally is not None and walk.total is not None:
             tally.report(walk.total)

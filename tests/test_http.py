@@ -7,6 +7,7 @@ import random
 import time
 
 import httpx
+import polars as pl
 import pytest
 
 from pipelines.http import (
@@ -17,6 +18,7 @@ from pipelines.http import (
     VendorDataError,
     VendorHttpClient,
     VendorRequestError,
+    _SeenKeys,
 )
 from pipelines.simulation.faults import FaultConfig
 from tests.hostile import raw_server
@@ -150,3 +152,36 @@ def test_clients_on_one_shared_pool_work_until_each_closes_its_own_share(start_s
 def test_a_concurrency_below_one_is_refused_naming_the_setting() -> None:
     with pytest.raises(VendorConfigError, match="baxo: setting concurrency must be at least 1"):
         VendorHttpClient("baxo", "http://127.0.0.1:1", concurrency=0)
+
+
+def _pages_without_repeats(pages: list[pl.DataFrame], key: list[str]) -> list[pl.DataFrame]:
+    """What the walk must give: each page anti-joined on every key an earlier page brought."""
+    seen: list[pl.DataFrame] = []
+    out = []
+    for page in pages:
+        fresh = page.join(pl.concat(seen), on=key, how="anti", nulls_equal=False) if seen else page
+        seen.append(fresh.select(key).drop_nulls())
+        out.append(fresh)
+    return out
+
+
+def test_a_walk_drops_every_key_an_earlier_page_brought_and_keeps_rows_without_a_key() -> None:
+    key = ["device", "t"]
+    pages = [
+        pl.DataFrame({"device": ["a", "a", "b"], "t": ["1", "2", "1"], "v": [1, 2, 3]}),
+        pl.DataFrame({"device": ["b", "c", None], "t": ["2", "1", "1"], "v": [4, 5, 6]}),
+        # a repeat of the first page (not the one before), a null key, and a key repeated in its own page
+        pl.DataFrame({"device": ["c", "a", None, "d", "d"], "t": ["9", "2", "1", "1", "1"], "v": [7, 8, 9, 10, 11]}),
+        pl.DataFrame({"device": ["a", "b"], "t": ["1", "1"], "v": [12, 13]}),
+    ]
+    seen = _SeenKeys(key)
+    fresh = [seen.drop_repeats(page) for page in pages]
+    assert [f["v"].to_list() for f in fresh] == [[1, 2, 3], [4, 5, 6], [7, 9, 10, 11], []]
+    assert all(a.equals(b) for a, b in zip(fresh, _pages_without_repeats(pages, key), strict=True))
+
+
+def test_pages_whose_keys_are_typed_differently_are_joined_as_before() -> None:
+    seen = _SeenKeys(["t"])
+    seen.drop_repeats(pl.DataFrame({"t": ["1", "2"]}))
+    with pytest.raises(pl.exceptions.SchemaError):  # the join's own error, as the walk always raised it
+        seen.drop_repeats(pl.DataFrame({"t": [1, 3]}))

@@ -220,8 +220,17 @@ class BaxoClient:
 
         first = Request(self.service_url, data=params)
         where = f"contract {contract_id}, from {start.isoformat()}"
+        # Read ahead: a page's read is polars decoding the JSON, which releases the GIL while the
+        # walk's thread transforms the page before.
         yield from self.http.get_pages(
-            first, HISTORICS, read_page, key=HISTORIC_KEY, where=where, tally=tally, detail=f"user {self.username}"
+            first,
+            HISTORICS,
+            read_page,
+            key=HISTORIC_KEY,
+            where=where,
+            tally=tally,
+            read_ahead=True,
+            detail=f"user {self.username}",
         )
 
     @staticmethod
