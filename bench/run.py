@@ -3,7 +3,7 @@
 python -m bench.run [--scale smoke|default|large] [--out bench] [--no-profile]
                     [--only extraction,extraction_dsmr] [--no-insert-values]
 
-`--only` runs the named sections alone (e.g. the two extraction sections, ~8 min instead of ~21)
+`--only` runs the named sections alone (e.g. the two extraction sections, ~5 min instead of ~12)
 and prints their targets instead of writing results.md, which needs every section.
 
 Every extraction contender runs in a process of its own against one simulator process (BAXO
