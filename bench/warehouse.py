@@ -179,7 +179,8 @@ def dbt_command(
     if not target_path.exists():
         # A data directory's first step starts from the project's parse state, as every step's
         # target folder does (pipelines.warehouse._build): no whole parse of the project.
-        dbt_parse_state.seed_target(target_path, data_dir / "lake", DBT_PROJECT_DIR, fingerprint="")
+        fingerprint = dbt_parse_state.project_fingerprint(DBT_PROJECT_DIR)
+        dbt_parse_state.seed_target(target_path, data_dir / "lake", DBT_PROJECT_DIR, fingerprint)
     full += ["--target-path", str(target_path), "--log-path", str(data_dir / "dbt_logs")]
     env = os.environ | {"PIPELINES_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     for name in PARTITION_WINDOW_ENV.values():
