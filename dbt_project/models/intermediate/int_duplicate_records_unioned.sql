@@ -21,8 +21,8 @@ all_readings as (
 ),
 
 -- Only a key held more than once has copies to hold back: such keys are found by grouping (a
--- hash aggregate, no sort), and only their rows are ranked, the same way int_readings_ranked
--- ranks them, rather than every reading of the history (about half the time at 10 M readings).
+-- hash aggregate, no sort), and only their rows are ranked, as int_readings_ranked ranks them,
+-- rather than every reading of the history (about half the time at 10 M readings).
 duplicated_keys as (
     select {{ reading_key_columns() }} from all_readings
     group by all
@@ -34,12 +34,7 @@ readings_of_duplicated_keys as (
         r.*,
         {{ reading_duplicate_rank() }} as duplicate_rank
     from all_readings as r
-    semi join duplicated_keys as k
-        on r.partition_date is not distinct from k.partition_date
-        and r.device_key is not distinct from k.device_key
-        and r.metric is not distinct from k.metric
-        and r.aggregation is not distinct from k.aggregation
-        and r.measured_at is not distinct from k.measured_at
+    semi join duplicated_keys as k on {{ reading_key_matches('r', 'k') }}
 ),
 
 readings as (
