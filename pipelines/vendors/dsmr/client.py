@@ -39,6 +39,8 @@ from pipelines.vendors.dsmr import transform
 
 VENDOR = "dsmr"
 READINGS = "api/v2/datalogger/dsmrreading"
+# Timestamp endings whose UTC offset a client keeps (check_zone): a server writes one or two.
+KNOWN_OFFSETS_KEPT = 64
 HOUR_STATISTICS = "api/v2/statistics/hour"
 DAY_STATISTICS = "api/v2/statistics/day"
 CONSUMPTION_TODAY = "api/v2/consumption/today"
@@ -124,7 +126,7 @@ class DsmrClient:
     ) -> None:
         """`transport`: the connection pool the run's other instances share (else one of its own)."""
         self.instance, self.page_limit = instance, page_limit
-        self._written_offsets: dict[str | None, int | None] = {}  # by timestamp ending (check_zone)
+        self._known_offsets: dict[str | None, int | None] = {}  # by timestamp ending (check_zone)
         if instance.auth == "token":
             headers = {"Authorization": f"Token {instance.api_key}"}
         else:
@@ -212,12 +214,11 @@ class DsmrClient:
             transform.offset_ending(raw).alias("ending"),
             transform.zone_offset_minutes(instant, self.instance.timezone).alias("expected"),
         ).unique()
+        written_of = self._written_offsets(pairs["ending"])
         wrong_pairs = [
             (written, expected)
             for ending, expected in pairs.iter_rows()
-            if (written := self._written_offset(ending)) is not None
-            and expected is not None
-            and written not in (expected, 0)
+            if (written := written_of[ending]) is not None and expected is not None and written not in (expected, 0)
         ]
         if not wrong_pairs:
             return
@@ -231,14 +232,20 @@ class DsmrClient:
             "to the instance's TIME_ZONE (statistics are cut into its local days); nothing is landed from it",
         )
 
-    def _written_offset(self, ending: str | None) -> int | None:
-        """`transform.written_offset_minutes` of one timestamp ending, worked out once per client:
-        an instance writes its timestamps in one or two ways, and a query per page cost more than
-        the rest of the check (~1 ms of a DSMR page's ~10)."""
-        if ending not in self._written_offsets:
-            read = pl.DataFrame({"ending": [ending]}, schema={"ending": pl.String})
-            self._written_offsets[ending] = read.select(transform.written_offset_minutes("ending")).item()
-        return self._written_offsets[ending]
+    def _written_offsets(self, endings: pl.Series) -> dict[str | None, int | None]:
+        """`transform.written_offset_minutes` of each timestamp ending, kept per client: an
+        instance writes its timestamps in one or two ways, and a query per page cost more than
+        the rest of the check (~1 ms of a DSMR page's ~10). Only a few are kept: a server
+        writing a new ending on every row costs a query per page, not a growing memory."""
+        new = [ending for ending in endings.unique() if ending not in self._known_offsets]
+        if not new:
+            return self._known_offsets
+        read = pl.DataFrame({"ending": new}, schema={"ending": pl.String})
+        offsets = dict(zip(new, read.select(transform.written_offset_minutes("ending")).to_series(), strict=True))
+        if len(self._known_offsets) + len(offsets) <= KNOWN_OFFSETS_KEPT:
+            self._known_offsets.update(offsets)
+            return self._known_offsets
+        return self._known_offsets | offsets
 
     def check_hour_grid(self, page: pl.DataFrame) -> None:
         """Hours start on the local hour of the server's zone. Answers written in UTC carry no
