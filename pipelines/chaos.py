@@ -60,10 +60,18 @@ LANDED_STAMP = "_extracted_at"
 MART_STAMP = "extracted_at"
 # Columns holding the moment of the run itself (the window a snapshot asked the service about,
 # when it was taken): two runs of the same work minutes apart differ there by design, by dataset
-# or mart.
+# or mart. Bagtower's `previous*` statistics cover the period of the window's length before it,
+# so they move with the window's end too: an issue starting or ending inside the minutes between
+# two runs, a month back, changes them.
 RUN_MOMENT_COLUMNS = {
-    "issue_statistics": ("window_start", "window_end"),
-    "fct_issue_statistics": ("window_start", "window_end"),
+    "issue_statistics": ("window_start", "window_end", "previous_value"),
+    "fct_issue_statistics": (
+        "window_start",
+        "window_end",
+        "previous_issue_count",
+        "previous_cost",
+        "previous_duration_s",
+    ),
     "fct_uptime": ("period_start", "period_end", "measured_at"),
 }
 RUN_TIMEOUT_S = 1800  # a hung run is killed and fails its seed
