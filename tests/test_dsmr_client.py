@@ -406,14 +406,14 @@ def test_readings_recent_crosses_a_clock_change_without_getting_stuck(
 def test_the_zone_check_reads_every_ending_however_many_a_server_writes() -> None:
     # Offsets are worked out once per distinct ending and a few are kept per client; a server
     # writing a new ending on every row is checked row by row all the same, without a growing memory.
-    client = DsmrClient(DsmrInstance("cabin", "http://127.0.0.1:1/cabin", "key", "Europe/Amsterdam"))
     at = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in range(200)]
     odd = [f"2026-01-01T01:{i % 60:02d}:00+01:00 x{i:03d}" for i in range(199)]  # no offset at the end
     page = pl.DataFrame({"measured_at": at, "timestamp_raw": [*odd, "2026-01-01T03:19:00+03:19"]})
-    with pytest.raises(VendorDataError, match=r"UTC offsets \+03:19, .* has \+01:00"):
-        client.check_zone(page, "measured_at", "timestamp_raw", "api/v2/datalogger/dsmrreading")
-    client.check_zone(page.head(199), "measured_at", "timestamp_raw", "api/v2/datalogger/dsmrreading")
-    assert len(client._known_offsets) <= 64
+    with DsmrClient(DsmrInstance("cabin", "http://127.0.0.1:1/cabin", "key", "Europe/Amsterdam")) as client:
+        with pytest.raises(VendorDataError, match=r"UTC offsets \+03:19, .* has \+01:00"):
+            client.check_zone(page, "measured_at", "timestamp_raw", "api/v2/datalogger/dsmrreading")
+        client.check_zone(page.head(199), "measured_at", "timestamp_raw", "api/v2/datalogger/dsmrreading")
+        assert len(client._known_offsets) <= 64
 
 
 def test_a_mis_set_timezone_fails_the_run_naming_the_setting_and_offsets(server, data_dir: Path) -> None:
