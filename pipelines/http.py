@@ -231,7 +231,8 @@ class _SeenKeys:
     def __init__(self, key: list[str]) -> None:
         self.key = key
         self._frames: list[pl.DataFrame] = []  # the keys seen, page by page
-        self._hashes = np.empty(0, dtype=np.uint64)  # their hashes, sorted
+        self._frame_hashes: list[np.ndarray] = []  # their hashes, in the same order
+        self._hashes = np.empty(0, dtype=np.uint64)  # every hash seen, sorted
         self._schema: pl.Schema | None = None  # the seen keys' types while every page agrees
 
     def drop_repeats(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -259,14 +260,17 @@ class _SeenKeys:
         maybe_seen = self._hashes[where] == looked_up
         if not maybe_seen.any():
             return frame
-        # Only the seen keys sharing a hash with this page can match it: the join is exact on those.
+        # Only the seen keys sharing a hash with this page can match it: the join is exact on those
+        # (their hashes kept beside them: hashing every seen key again made each such page cost
+        # more as the walk went on).
         seen = pl.concat(self._frames)
-        sharing = pl.Series(np.isin(_row_hashes(seen), looked_up[maybe_seen]))
+        sharing = pl.Series(np.isin(np.concatenate(self._frame_hashes), looked_up[maybe_seen]))
         return frame.join(seen.filter(sharing), on=self.key, how="anti", nulls_equal=False)
 
     def _add(self, keys: pl.DataFrame, hashes: np.ndarray) -> None:
         self._schema = keys.schema if not self._frames or keys.schema == self._schema else None
         self._frames.append(keys)
+        self._frame_hashes.append(hashes)
         # Inserted in place: linear in the keys seen (sorting them all again was 5x slower).
         new = np.sort(hashes)
         self._hashes = np.insert(self._hashes, np.searchsorted(self._hashes, new), new)
