@@ -25,7 +25,7 @@ from pipelines.lake import connect as warehouse_connect
 from pipelines.simulation.registry import simulator_spec
 from pipelines.simulation.server import SimulatorServer
 from pipelines.vendors.baxo.assets import BaxoResource, baxo_assets
-from pipelines.vendors.baxo.simulator import PASSWORD, UNKNOWN_TAG, USERNAME, BaxoSimulatorConfig
+from pipelines.vendors.baxo.simulator import CORRECTION, PASSWORD, UNKNOWN_TAG, USERNAME, BaxoSimulatorConfig
 from pipelines.vendors.dsmr.assets import DsmrResource, dsmr_meters, dsmr_readings
 from pipelines.vendors.dsmr.simulator import (
     DEFAULT_INSTANCES,
@@ -197,6 +197,52 @@ def test_an_unknown_baxo_tag_lands_with_unit_unknown_and_dsmr_builds(data_dir: P
         assert con.execute("select count(*) from fct_reading where unit is null").fetchone()[0] == 0
         held_back = con.execute("select count(*) from quarantined_records where held_back_at = 'warehouse'")
         assert held_back.fetchone()[0] == 0
+
+
+def test_a_corrected_baxo_value_keeps_the_larger_one_and_holds_back_the_other(
+    data_dir: Path, clean_warehouse: Path
+) -> None:
+    """Two values of one reading key (BAXO re-sends an hour's value, corrected): fct_reading keeps
+    one, by the rank's tiebreak (same landing: the larger value), and quarantined_records holds
+    the other back, with its reason, for BAXO only."""
+    build = build_warehouse(
+        Simulators(baxo=BaxoSimulatorConfig(corrected_values=True), primayer=PrimayerSimulatorConfig())
+    )
+    assert build
+    assert (build.checks["baxo_rows_kept_out_of_the_marts"], build.checks["primayer_rows_kept_out_of_the_marts"]) == (
+        False,
+        True,
+    )
+    landed = pl.read_parquet(data_dir / "landing" / "baxo" / "device_historics" / f"date={DAY}" / "*.parquet")
+    twins = landed.filter(pl.struct("device_id", "tag_reference", "measured_at").is_duplicated())
+    hours = 24
+    assert twins.height == 2 * hours and set(twins["tag_reference"]) == {"TEMP_1"}
+    with connect(data_dir, clean_warehouse) as con:
+        assert_same_as_clean(con, "primayer")
+        assert repeated_keys(con) == 0
+        count = "select count(*) from {}fct_reading where vendor = 'baxo'"
+        assert (
+            con.execute(count.format("marts.")).fetchone()[0] == con.execute(count.format("clean.marts.")).fetchone()[0]
+        )
+        # Only the hours' temperatures differ from a clean run: each the corrected, larger value.
+        changed = con.execute(
+            "select metric, count(*), min(delta), max(delta) from ("
+            "select metric, round(ours.value - theirs.value, 6) as delta from marts.fct_reading as ours "
+            "join clean.marts.fct_reading as theirs using (device_key, metric, aggregation, measured_at) "
+            "where ours.vendor = 'baxo' and ours.value <> theirs.value) group by metric"
+        ).fetchall()
+        assert changed == [("temperature", hours, CORRECTION, CORRECTION)]
+        held_back = con.execute(
+            "select vendor, dataset, reason, record from quarantined_records where held_back_at = 'warehouse'"
+        ).fetchall()
+    assert {(v, d, r) for v, d, r, _ in held_back} == {
+        ("baxo", "fct_reading", "duplicate fct_reading key (device_key, metric, aggregation, measured_at)")
+    }
+    assert len(held_back) == hours
+    # What is held back is the first value sent: a clean run's.
+    first_sent = twins.unique(["device_id", "measured_at"], keep="first", maintain_order=True)
+    held_back_values = sorted(json.loads(record)["value"] for *_, record in held_back)
+    assert held_back_values == sorted(first_sent["value"].cast(pl.Float64).to_list())
 
 
 def test_a_duplicated_primayer_histogram_is_kept_once_and_baxo_builds(data_dir: Path, clean_warehouse: Path) -> None:

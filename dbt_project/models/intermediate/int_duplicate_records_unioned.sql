@@ -16,29 +16,10 @@ primayer_histograms as (
     where duplicate_rank > 1
 ),
 
-all_readings as (
-    select * from {{ ref('int_readings_unioned') }}
-),
-
--- Only a key held more than once has copies to hold back: such keys are found by grouping (a
--- hash aggregate, no sort), and only their rows are ranked, as int_readings_ranked ranks them,
--- rather than every reading of the history (about half the time at 10 M readings).
-duplicated_keys as (
-    select {{ reading_key_columns() }} from all_readings
-    group by all
-    having count(*) > 1
-),
-
-readings_of_duplicated_keys as (
-    select
-        r.*,
-        {{ reading_duplicate_rank() }} as duplicate_rank
-    from all_readings as r
-    semi join duplicated_keys as k on {{ reading_key_matches('r', 'k') }}
-),
-
+-- The readings int_readings_ranked ranks below a copy of their key: the very rank fct_reading
+-- keeps rank 1 of (every day: no partition window outside the facts step).
 readings as (
-    select * exclude (duplicate_rank) from readings_of_duplicated_keys
+    select * exclude (duplicate_rank) from {{ ref('int_readings_ranked') }}
     where duplicate_rank > 1
 ),
 

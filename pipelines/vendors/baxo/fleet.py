@@ -44,6 +44,7 @@ TAG_MODELS = {
     )
 }
 UNKNOWN_TAG = "HUMID_1"
+CORRECTION = 0.5  # how much higher a corrected value is (`corrected_values`)
 
 TIMEZONES = (
     "UTC",
@@ -85,6 +86,8 @@ class BaxoSimulatorConfig:
     api_enabled: bool = True
     malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
     unknown_tag: bool = False  # the first device also logs UNKNOWN_TAG, a tag no seed maps
+    # the first device's TEMP_1 sends each hour's value twice in a row, the second CORRECTION higher
+    corrected_values: bool = False
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     time_bounds: str = "[]"  # startTime/endTime inclusive "[" or exclusive "(" / ")": "[]", "[)", "(]", "()"

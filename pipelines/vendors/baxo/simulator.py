@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from pipelines.simulation.answers import empty_response, empty_value
 from pipelines.vendors.baxo.fleet import (  # the config, fleet and credentials are imported from here too
+    CORRECTION,
     PASSWORD,
     TAG_MODELS,
     UNKNOWN_TAG,  # noqa: F401 - re-exported: tests name the unmapped tag from here
@@ -212,6 +213,12 @@ class BaxoSimulator:
                 value=pl.when(step == 13).then(pl.lit("#ERR")).otherwise(pl.col("value")),
                 timestamp=pl.when(step == 41).then(None).otherwise(pl.col("timestamp")),
             )
+        if self.config.corrected_values and tag == "TEMP_1" and device.index == 0:
+            # The doc does not say a logger never sends a timestamp twice: a re-sent, corrected value
+            # follows the first, both served (one key, two values).
+            hourly = logs.filter(pl.col("timestamp") % 3_600 == 0)
+            corrected = hourly.with_columns(value=(pl.col("value").cast(pl.Float64) + CORRECTION).cast(pl.String))
+            logs = pl.concat([logs, corrected]).sort("timestamp", maintain_order=True)
         head = {"tagReference": tag, "deviceIdentifier": device.id} if multi else {"tagReference": tag}
         return json.dumps(head)[:-1] + ',"logs":' + logs.write_json() + "}"
 
