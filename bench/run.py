@@ -1,6 +1,6 @@
 """`make bench`: our extraction beside dlt and orjson, transforms, dbt, incremental runs, memory.
 
-python -m bench.run [--scale smoke|default|large] [--out bench] [--no-profile]
+python -m bench.run [--scale smoke|quick|default|large] [--out DIR] [--no-profile]
                     [--only extraction,extraction_dsmr] [--no-insert-values]
 
 `--only` runs the named sections alone (e.g. the two extraction sections, ~5 min instead of ~12)
@@ -8,8 +8,9 @@ and prints their targets instead of writing results.md, which needs every sectio
 
 Every extraction contender runs in a process of its own against one simulator process (BAXO
 historics, then DSMR readings) that serves pre-rendered pages; runs alternate between contenders.
-Results go to `<out>/results.md` and `<out>/results.json`. Nothing here asserts a speed: the
-targets of the issue are reported as met or missed, with a profile of our extraction where it misses.
+Results go to `<out>/results.md` and `<out>/results.json` (`default_out`: bench/ only for a whole
+default-scale run). Nothing here asserts a speed: the targets of the issue are reported as met or
+missed, with a profile of our extraction where it misses.
 """
 
 from __future__ import annotations
@@ -646,10 +647,23 @@ def partial_summary(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def default_out(scale: str, only: list[str] | None) -> Path:
+    """Where a run's results go unless `--out` says: only a whole default-scale run replaces
+    bench/results.md (the one README and NOTES.md quote); any other run keeps a folder of its own."""
+    if scale != "default":
+        return BENCH_DIR / scale
+    return BENCH_DIR / "partial" if only else BENCH_DIR
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=list(SCALES), default="default")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR, help="folder for results.md and results.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for results.md and results.json (default: bench/ for a whole default-scale run, "
+        "bench/<scale>/ for another scale, bench/partial/ for a default-scale --only run)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument run of our extraction")
     parser.add_argument("--only", type=_only, help=f"comma-separated sections of {', '.join(SECTION_NAMES)}")
     parser.add_argument("--no-insert-values", action="store_true", help="skip dlt's slow insert_values runs")
@@ -658,6 +672,7 @@ def main() -> None:
     scale = SCALES[args.scale]
     if args.no_insert_values:
         scale = replace(scale, insert_values=False)
+    args.out = args.out or default_out(args.scale, args.only)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     started = time.perf_counter()
