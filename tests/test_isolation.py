@@ -177,6 +177,29 @@ def repeated_keys(con: duckdb.DuckDBPyConnection) -> int:
     ).fetchone()[0]
 
 
+def same_fact_count_as_clean(con: duckdb.DuckDBPyConnection, vendor: str) -> bool:
+    count = f"select count(*) from {{}}fct_reading where vendor = '{vendor}'"
+    return con.execute(count.format("marts.")).fetchone()[0] == con.execute(count.format("clean.marts.")).fetchone()[0]
+
+
+def changed_from_clean(con: duckdb.DuckDBPyConnection, vendor: str) -> list[tuple[str, int, float, float]]:
+    """(metric, values, smallest and largest change) of `vendor`'s facts whose value differs from
+    the clean run's at the same key, by metric."""
+    return con.execute(
+        "select metric, count(*), min(delta), max(delta) from ("
+        "select metric, round(ours.value - theirs.value, 6) as delta from marts.fct_reading as ours "
+        "join clean.marts.fct_reading as theirs using (device_key, metric, aggregation, measured_at) "
+        f"where ours.vendor = '{vendor}' and ours.value <> theirs.value) group by metric order by metric"
+    ).fetchall()
+
+
+def held_back_in_warehouse(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
+    """(vendor, dataset, reason, record) of every row the warehouse held back."""
+    return con.execute(
+        "select vendor, dataset, reason, record from quarantined_records where held_back_at = 'warehouse'"
+    ).fetchall()
+
+
 def test_an_unknown_baxo_tag_lands_with_unit_unknown_and_dsmr_builds(data_dir: Path, clean_warehouse: Path) -> None:
     assert build_warehouse(
         Simulators(baxo=BaxoSimulatorConfig(unknown_tag=True), dsmr=DsmrSimulatorConfig(now=DSMR_NOW))
@@ -195,8 +218,7 @@ def test_an_unknown_baxo_tag_lands_with_unit_unknown_and_dsmr_builds(data_dir: P
         assert only_ours == values_per_day
         assert differences(con, "dim_device", "baxo") == (0, 0)
         assert con.execute("select count(*) from fct_reading where unit is null").fetchone()[0] == 0
-        held_back = con.execute("select count(*) from quarantined_records where held_back_at = 'warehouse'")
-        assert held_back.fetchone()[0] == 0
+        assert held_back_in_warehouse(con) == []
 
 
 def test_a_corrected_baxo_value_keeps_the_larger_one_and_holds_back_the_other(
@@ -220,21 +242,10 @@ def test_a_corrected_baxo_value_keeps_the_larger_one_and_holds_back_the_other(
     with connect(data_dir, clean_warehouse) as con:
         assert_same_as_clean(con, "primayer")
         assert repeated_keys(con) == 0
-        count = "select count(*) from {}fct_reading where vendor = 'baxo'"
-        assert (
-            con.execute(count.format("marts.")).fetchone()[0] == con.execute(count.format("clean.marts.")).fetchone()[0]
-        )
+        assert same_fact_count_as_clean(con, "baxo")
         # Only the hours' temperatures differ from a clean run: each the corrected, larger value.
-        changed = con.execute(
-            "select metric, count(*), min(delta), max(delta) from ("
-            "select metric, round(ours.value - theirs.value, 6) as delta from marts.fct_reading as ours "
-            "join clean.marts.fct_reading as theirs using (device_key, metric, aggregation, measured_at) "
-            "where ours.vendor = 'baxo' and ours.value <> theirs.value) group by metric"
-        ).fetchall()
-        assert changed == [("temperature", hours, CORRECTION, CORRECTION)]
-        held_back = con.execute(
-            "select vendor, dataset, reason, record from quarantined_records where held_back_at = 'warehouse'"
-        ).fetchall()
+        assert changed_from_clean(con, "baxo") == [("temperature", hours, CORRECTION, CORRECTION)]
+        held_back = held_back_in_warehouse(con)
     assert {(v, d, r) for v, d, r, _ in held_back} == {
         ("baxo", "fct_reading", "duplicate fct_reading key (device_key, metric, aggregation, measured_at)")
     }
@@ -256,9 +267,7 @@ def test_a_duplicated_primayer_histogram_is_kept_once_and_baxo_builds(data_dir: 
         # One copy of the histogram is kept: Primayer's facts are exactly those of a clean run.
         assert_same_as_clean(con, "primayer")
         assert repeated_keys(con) == 0
-        held_back = con.execute(
-            "select vendor, dataset, reason, record from quarantined_records where held_back_at = 'warehouse'"
-        ).fetchall()
+        held_back = held_back_in_warehouse(con)
     assert len(held_back) == 1
     vendor, dataset, reason, record = held_back[0]
     assert (vendor, dataset) == ("primayer", "histogram_stats")
@@ -286,17 +295,9 @@ def test_dsmr_readings_sharing_a_timestamp_keep_the_highest_id_and_baxo_builds(
     with connect(data_dir, clean_warehouse) as con:
         assert_same_as_clean(con, "baxo")
         assert repeated_keys(con) == 0
-        count = "select count(*) from {}fct_reading where vendor = 'dsmr'"
-        assert (
-            con.execute(count.format("marts.")).fetchone()[0] == con.execute(count.format("clean.marts.")).fetchone()[0]
-        )
+        assert same_fact_count_as_clean(con, "dsmr")
         # The kept readings are the twins (highest id): only their current power differs from a clean run.
-        changed = con.execute(
-            "select metric, count(*), min(delta), max(delta) from ("
-            "select metric, round(ours.value - theirs.value, 6) as delta from marts.fct_reading as ours "
-            "join clean.marts.fct_reading as theirs using (device_key, metric, aggregation, measured_at) "
-            "where ours.vendor = 'dsmr' and ours.value <> theirs.value) group by metric order by metric"
-        ).fetchall()
+        changed = changed_from_clean(con, "dsmr")
         delta_kw = DUPLICATE_POWER_DELTA_W / 1000
         assert ("power_delivered", twins, delta_kw, delta_kw) in changed
         assert {metric for metric, *_ in changed} <= {
@@ -306,9 +307,7 @@ def test_dsmr_readings_sharing_a_timestamp_keep_the_highest_id_and_baxo_builds(
             "power_delivered_l3",
         }
         assert differences(con, "dim_device", "dsmr") == (0, 0)
-        held_back = con.execute(
-            "select vendor, dataset, reason, record from quarantined_records where held_back_at = 'warehouse'"
-        ).fetchall()
+        held_back = held_back_in_warehouse(con)
     assert {(v, d, r) for v, d, r, _ in held_back} == {
         ("dsmr", "readings", "duplicate DSMR reading timestamp (instance, measured_at): the highest reading_id is kept")
     }
