@@ -124,7 +124,7 @@ def fleet_for(readings: int) -> tuple[int, int]:
     while True:
         simulator = BaxoSimulator(BaxoSimulatorConfig(devices_per_contract=devices_per_contract, interval_s=interval_s))
         # the end bound excludes the next day's midnight, which our extraction drops
-        total = sum(s[3] for s in simulator.series_counts(simulator.devices, None, start, start + 86_399))
+        total = sum(s.rows for s in simulator.series_counts(simulator.devices, None, start, start + 86_399))
         if total >= readings:
             return devices_per_contract, interval_s
         devices_per_contract = max(devices_per_contract + 1, int(devices_per_contract * readings / max(total, 1)))

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -161,6 +161,10 @@ class Credentials:
         return "credentials refused again right after renewing them"
 
 
+# What makes a record a repeat of one an earlier page brought (`VendorHttpClient.get_pages`).
+Repeats = Literal["key", "row"]
+
+
 @dataclass
 class Page:
     """One page as the vendor read it: its records, the request for the next page (None on the
@@ -181,7 +185,7 @@ class Tally:
     partition: str
     reported: int | None = None  # records the APIs said they hold; None: no API reported a total
     received: int = 0  # records the pages carried
-    repeated: int = 0  # records whose key an earlier page of the same walk had brought
+    repeated: int = 0  # records an earlier page of the same walk had brought (`get_pages`' `repeats`)
     pages: int = 0
     endpoints: set[str] = field(default_factory=set)
     # Walks of one partition may run in threads at once (`pipelines.prefetch`): a count read and
@@ -222,31 +226,34 @@ class Tally:
 class _SeenKeys:
     """The keys the earlier pages of a walk brought, to drop the records a page repeats.
 
+    `whole_rows`: a record repeats an earlier one only when every column matches (nulls equal);
+    the key decides only which records are tracked (a key with a null part never repeats).
+
     Each key is also kept as a 64-bit hash in one sorted array: a page looks its rows up there,
     and only rows whose hash was seen (a repeat, or a rare collision) are joined on the key
     itself. A join of every page against every key seen so far grows with the walk: it took
     3.2 s of a 1 M-row BAXO day (two walks of 50 pages), more than fetching and decoding.
     """
 
-    def __init__(self, key: list[str]) -> None:
-        self.key = key
+    def __init__(self, key: list[str], whole_rows: bool = False) -> None:
+        self.key, self.whole_rows = key, whole_rows
         self._frames: list[pl.DataFrame] = []  # the keys seen, page by page
         self._frame_hashes: list[np.ndarray] = []  # their hashes, in the same order
         self._hashes = np.empty(0, dtype=np.uint64)  # every hash seen, sorted
         self._schema: pl.Schema | None = None  # the seen keys' types while every page agrees
 
     def drop_repeats(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """`frame` without the rows whose key an earlier page brought (rows with a null key
-        part stay); its keys are then seen."""
-        keys = frame[self.key]
+        """`frame` without the rows whose key (or whole row) an earlier page brought (rows with
+        a null key part stay); its keys are then seen."""
+        keys = self._compared(frame)
         hashes = _row_hashes(keys)
         if self._frames and frame.height:
             fresh = self._without_seen(frame, keys, hashes)
             if fresh.height < frame.height:
-                frame, keys = fresh, fresh[self.key]
+                frame, keys = fresh, self._compared(fresh)
                 hashes = _row_hashes(keys)
         if any(keys[column].null_count() for column in self.key):  # a key with a null part never repeats
-            keys = keys.drop_nulls()
+            keys = keys.filter(pl.all_horizontal(pl.col(self.key).is_not_null()))
             hashes = _row_hashes(keys)
         self._add(keys, hashes)
         return frame
@@ -254,7 +261,7 @@ class _SeenKeys:
     def _without_seen(self, frame: pl.DataFrame, keys: pl.DataFrame, hashes: np.ndarray) -> pl.DataFrame:
         if keys.schema != self._schema:
             # Pages typed differently: the join on every seen key, as it always was (and its errors).
-            return frame.join(pl.concat(self._frames), on=self.key, how="anti", nulls_equal=False)
+            return self._anti_join(frame, pl.concat(self._frames))
         looked_up = np.sort(hashes)  # in order, the look-ups stay in cache
         where = np.searchsorted(self._hashes, looked_up).clip(max=len(self._hashes) - 1)
         maybe_seen = self._hashes[where] == looked_up
@@ -265,7 +272,14 @@ class _SeenKeys:
         # more as the walk went on).
         seen = pl.concat(self._frames)
         sharing = pl.Series(np.isin(np.concatenate(self._frame_hashes), looked_up[maybe_seen]))
-        return frame.join(seen.filter(sharing), on=self.key, how="anti", nulls_equal=False)
+        return self._anti_join(frame, seen.filter(sharing))
+
+    def _compared(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return frame if self.whole_rows else frame[self.key]
+
+    def _anti_join(self, frame: pl.DataFrame, seen: pl.DataFrame) -> pl.DataFrame:
+        # Tracked keys have no null part, so equal nulls only ever match among the values.
+        return frame.join(seen, on=seen.columns, how="anti", nulls_equal=self.whole_rows)
 
     def _add(self, keys: pl.DataFrame, hashes: np.ndarray) -> None:
         self._schema = keys.schema if not self._frames or keys.schema == self._schema else None
@@ -284,12 +298,12 @@ class _Walk:
     """The guards of one walk through an endpoint's pages: a budget of pages, no request sent
     twice, no run of pages without a new key; and the keys seen, to drop records a page repeats."""
 
-    def __init__(self, http: VendorHttpClient, endpoint: str, where: str, key: Sequence[str]) -> None:
+    def __init__(self, http: VendorHttpClient, endpoint: str, where: str, key: Sequence[str], repeats: Repeats) -> None:
         self.http, self.endpoint, self.where, self.key = http, endpoint, where, list(key)
         self.budget = http.retry.max_pages
         self.pages = self.without_news = 0
         self.sent: set[str] = set()
-        self.seen = _SeenKeys(self.key)
+        self.seen = _SeenKeys(self.key, whole_rows=repeats == "row")
         self.total: int | None = None
 
     def fail(self, detail: str) -> VendorDataError:
@@ -307,8 +321,8 @@ class _Walk:
         self.sent.add(fingerprint)
 
     def fresh(self, page: Page) -> pl.DataFrame:
-        """The page's records whose key no earlier page brought (rows without a key stay, for
-        validation to quarantine)."""
+        """The page's records no earlier page brought (rows without a key stay, for validation
+        to quarantine)."""
         self.pages += 1
         frame = self.seen.drop_repeats(page.frame)
         if self.pages == 1 and page.total is not None:
@@ -607,9 +621,17 @@ class VendorHttpClient:
         where: str,
         tally: Tally | None = None,
         read_ahead: bool = False,
+        repeats: Repeats = "key",
         **checks: Any,
     ) -> Iterator[pl.DataFrame]:
-        """Every page of a walk, as frames of the records no earlier page brought (by `key`).
+        """Every page of a walk, as frames of the records no earlier page brought.
+
+        `repeats`: what makes a record a repeat of an earlier page's. "key": the same `key` (a
+        record with its own id, read again as the pages shifted: the first copy stays). "row":
+        the same key and values. A reading keyed by what it measures (device, tag, instant) that
+        comes again with another value is a correction: it stays, and the warehouse's duplicate
+        ranking keeps one value and holds the other back with its reason, instead of the walk
+        dropping it unseen.
 
         `read_page` turns an answer into its records, the next request and the API's total.
         The walk stops with an error naming vendor, endpoint and `where` (the partition) when it
@@ -621,7 +643,7 @@ class VendorHttpClient:
         done downstream; DSMR, whose `read_page` builds its typed frames itself, measured ~5 %
         slower with it and ~60 MB more peak RSS, as the page ahead competed for the same cores.
         """
-        walk = _Walk(self, endpoint, f"partition {tally.partition}" if tally else where, key)
+        walk = _Walk(self, endpoint, f"partition {tally.partition}" if tally else where, key, repeats)
 
         def read(request: Request) -> Page:
             return read_page(self.fetch(request, endpoint, **checks), request)

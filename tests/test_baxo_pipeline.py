@@ -118,7 +118,7 @@ def test_dagster_and_dbt_build_marts_idempotently(start_simulator, data_dir: Pat
 
         start = datetime(2026, 11, 19, tzinfo=UTC)
         end = start + timedelta(days=2) - timedelta(seconds=1)
-        served = sum(c for *_, c in sim.series_counts(sim.devices, None, to_baxo_seconds(start), to_baxo_seconds(end)))
+        served = sum(s.rows for s in sim.series_counts(sim.devices, None, *map(to_baxo_seconds, (start, end))))
         first_day = rows_of(landed(data_dir, "landing", "device_historics", days[0]))
 
         with connect() as con:

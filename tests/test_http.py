@@ -155,13 +155,15 @@ def test_a_concurrency_below_one_is_refused_naming_the_setting() -> None:
         VendorHttpClient("baxo", "http://127.0.0.1:1", concurrency=0)
 
 
-def _pages_without_repeats(pages: list[pl.DataFrame], key: list[str]) -> list[pl.DataFrame]:
-    """What the walk must give: each page anti-joined on every key an earlier page brought."""
+def _pages_without_repeats(pages: list[pl.DataFrame], key: list[str], whole_rows: bool = False) -> list[pl.DataFrame]:
+    """What the walk must give: each page anti-joined on every key (or whole row, nulls equal)
+    an earlier page brought; rows with a null key part are never repeats."""
     seen: list[pl.DataFrame] = []
     out = []
     for page in pages:
-        fresh = page.join(pl.concat(seen), on=key, how="anti", nulls_equal=False) if seen else page
-        seen.append(fresh.select(key).drop_nulls())
+        compared = page.columns if whole_rows else key
+        fresh = page.join(pl.concat(seen), on=compared, how="anti", nulls_equal=whole_rows) if seen else page
+        seen.append(fresh.select(compared).drop_nulls(key))
         out.append(fresh)
     return out
 
@@ -181,7 +183,23 @@ def test_a_walk_drops_every_key_an_earlier_page_brought_and_keeps_rows_without_a
     assert all(a.equals(b) for a, b in zip(fresh, _pages_without_repeats(pages, key), strict=True))
 
 
-def test_random_overlapping_pages_lose_exactly_the_keys_an_earlier_page_brought() -> None:
+def test_a_walk_by_whole_rows_drops_exact_repeats_and_keeps_corrections() -> None:
+    key = ["device", "t"]
+    pages = [
+        pl.DataFrame({"device": ["a", "a", "b"], "t": ["1", "2", "1"], "v": ["1", None, "3"]}),
+        # "a" 1 repeated whole, "a" 2 with its null value again, "b" 1 corrected
+        pl.DataFrame({"device": ["a", "a", "b", None], "t": ["1", "2", "1", "1"], "v": ["1", None, "3.5", "4"]}),
+        # the correction repeated, a null key again, the first value of "b" 1 again
+        pl.DataFrame({"device": ["b", None, "b"], "t": ["1", "1", "1"], "v": ["3.5", "4", "3"]}),
+    ]
+    seen = _SeenKeys(key, whole_rows=True)
+    fresh = [seen.drop_repeats(page) for page in pages]
+    assert [f["v"].to_list() for f in fresh] == [["1", None, "3"], ["3.5", "4"], ["4"]]
+    assert all(a.equals(b) for a, b in zip(fresh, _pages_without_repeats(pages, key, True), strict=True))
+
+
+@pytest.mark.parametrize("whole_rows", [False, True], ids=["by_key", "by_whole_row"])
+def test_random_overlapping_pages_lose_exactly_the_keys_an_earlier_page_brought(whole_rows: bool) -> None:
     # Keyset pages re-read their boundary record, retried pages repeat whole: many pages hit the
     # hash look-up, and only the exact join on the hits may decide.
     rng = np.random.default_rng(7)
@@ -190,12 +208,17 @@ def test_random_overlapping_pages_lose_exactly_the_keys_an_earlier_page_brought(
     for _ in range(40):
         n = int(rng.integers(0, 60))
         device = rng.choice(["a", "b", "c", None], size=n).tolist()
-        columns = {"device": device, "t": rng.integers(0, 50, size=n), "v": rng.random(n)}
+        # Few values: a key comes again now with the same value (a repeat), now with another.
+        value = rng.choice([0.5, 1.5, None], size=n).tolist() if whole_rows else rng.random(n)
+        columns = {"device": device, "t": rng.integers(0, 50, size=n), "v": value}
         pages.append(pl.DataFrame(columns, schema={"device": pl.String, "t": pl.Int64, "v": pl.Float64}))
-    seen = _SeenKeys(key)
+    seen = _SeenKeys(key, whole_rows)
     fresh = [seen.drop_repeats(page) for page in pages]
-    expected = _pages_without_repeats(pages, key)
+    expected = _pages_without_repeats(pages, key, whole_rows)
     assert sum(f.height for f in fresh) < sum(p.height for p in pages)  # repeats were there to drop
+    if whole_rows:  # and corrections to keep: more rows than a walk by key keeps
+        by_key = _SeenKeys(key)
+        assert sum(f.height for f in fresh) > sum(by_key.drop_repeats(page).height for page in pages)
     assert all(a.equals(b) for a, b in zip(fresh, expected, strict=True))
 
 

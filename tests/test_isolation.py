@@ -221,15 +221,23 @@ def test_an_unknown_baxo_tag_lands_with_unit_unknown_and_dsmr_builds(data_dir: P
         assert held_back_in_warehouse(con) == []
 
 
+@pytest.mark.parametrize(
+    "corrected",
+    [
+        BaxoSimulatorConfig(corrected_values="next_to"),
+        # Pages of 1,000 rows: the corrections come pages after the values they correct.
+        BaxoSimulatorConfig(corrected_values="at_end", page_rows=1_000),
+    ],
+    ids=["next_to", "on_a_later_page"],
+)
 def test_a_corrected_baxo_value_keeps_the_larger_one_and_holds_back_the_other(
-    data_dir: Path, clean_warehouse: Path
+    data_dir: Path, clean_warehouse: Path, corrected: BaxoSimulatorConfig
 ) -> None:
     """Two values of one reading key (BAXO re-sends an hour's value, corrected): fct_reading keeps
     one, by the rank's tiebreak (same landing: the larger value), and quarantined_records holds
-    the other back, with its reason, for BAXO only."""
-    build = build_warehouse(
-        Simulators(baxo=BaxoSimulatorConfig(corrected_values=True), primayer=PrimayerSimulatorConfig())
-    )
+    the other back, with its reason, for BAXO only. A correction on a later page is not taken
+    for a page repeating itself."""
+    build = build_warehouse(Simulators(baxo=corrected, primayer=PrimayerSimulatorConfig()))
     assert build
     assert (build.checks["baxo_rows_kept_out_of_the_marts"], build.checks["primayer_rows_kept_out_of_the_marts"]) == (
         False,

@@ -58,7 +58,7 @@ def test_dbt_builds_the_marts_from_the_bucket_and_a_rerun_repeats_no_row(
     assert not list((data_dir).glob("landing/**/*.parquet")), "landing went to the local disk"
     start = datetime.fromisoformat(DAY).replace(tzinfo=UTC)
     end = start + timedelta(days=1) - timedelta(seconds=1)
-    served = sum(c for *_, c in sim.series_counts(sim.devices, None, to_baxo_seconds(start), to_baxo_seconds(end)))
+    served = sum(s.rows for s in sim.series_counts(sim.devices, None, *map(to_baxo_seconds, (start, end))))
     landed = landing_store().read_partition(f"landing/baxo/device_historics/date={DAY}")
     assert landed is not None and 0 < landed.height < served  # the malformed rows were held back
     with connect() as con:

@@ -196,6 +196,6 @@ def test_a_walk_drops_records_an_earlier_page_brought_and_keeps_those_without_a_
         pl.DataFrame({"id": [4, 5], "part": ["a", "a"], "v": [52, 60]}),
     ]
     with VendorHttpClient("test", None) as http:
-        walk = _Walk(http, "endpoint", "here", key)
+        walk = _Walk(http, "endpoint", "here", key, "key")
         fresh = [walk.fresh(Page(page)) for page in pages]
     assert [frame["v"].to_list() for frame in fresh] == [[10, 20, 30, 40], [31, 50, 51], [60]]

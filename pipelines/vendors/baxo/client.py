@@ -47,7 +47,8 @@ HISTORICS_SCHEMA: SchemaDict = {
     ),
     "next": pl.String,
 }
-# A value is one device's tag at one instant: a page repeating it adds nothing.
+# A value is one device's tag at one instant. A later page repeating it adds nothing; one bringing
+# it again with another value corrects it, and both land for the warehouse to rank (`repeats="row"`).
 HISTORIC_KEY = ["device_id", "tag_reference", "timestamp"]
 HISTORICS = "k1?get=devices-historics"
 RAW_HISTORIC_COLUMNS: SchemaDict = {
@@ -230,6 +231,7 @@ class BaxoClient:
             where=where,
             tally=tally,
             read_ahead=True,
+            repeats="row",
             detail=f"user {self.username}",
         )
 

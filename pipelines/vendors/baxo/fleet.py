@@ -86,8 +86,10 @@ class BaxoSimulatorConfig:
     api_enabled: bool = True
     malformed: bool = False  # corrupt a few TEMP_1 records: "#ERR" values and null timestamps
     unknown_tag: bool = False  # the first device also logs UNKNOWN_TAG, a tag no seed maps
-    # the first device's TEMP_1 sends each hour's value twice in a row, the second CORRECTION higher
-    corrected_values: bool = False
+    # the first device's TEMP_1 sends each hour's value twice, the second CORRECTION higher:
+    # "next_to" the first, in the same group, or "at_end", a group of its own after every other
+    # series of the walk (so on a later page); "": never
+    corrected_values: str = ""
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     time_bounds: str = "[]"  # startTime/endTime inclusive "[" or exclusive "(" / ")": "[]", "[)", "(]", "()"

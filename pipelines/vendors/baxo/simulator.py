@@ -19,7 +19,9 @@ backfilled, and tests can predict the rows: the fleet, its values and the config
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import numpy as np
@@ -153,19 +155,20 @@ class BaxoSimulator:
                 logs.append({"deviceIdentifiant": device.id, **row} if multi else row)
         return logs
 
-    def series_counts(
-        self, devices: list[SimDevice], tags: set[str] | None, start: int, end: int
-    ) -> list[tuple[SimDevice, str, int, int]]:
-        """(device, tag, first timestamp, row count) per series in page order."""
+    def series_counts(self, devices: list[SimDevice], tags: set[str] | None, start: int, end: int) -> list[Series]:
+        """Every series a historics walk serves for [start, end], in page order."""
         out = []
         for device in devices:
             if device.status == 1:
                 continue
-            first = start + (-start) % device.interval_s
-            count = 0 if first > end else (end - first) // device.interval_s + 1
             for tag in device.tags:
                 if tags is None or tag in tags:
-                    out.append((device, tag, first, count))
+                    out.append(_series(device, tag, start, end, device.interval_s))
+        corrected = next((s for s in out if s.device.index == 0 and s.tag == "TEMP_1"), None)
+        if self.config.corrected_values == "at_end" and corrected is not None:
+            # Re-sent after every other series, so on a later page than the values they correct.
+            step = math.lcm(corrected.device.interval_s, 3_600)
+            out.append(_series(corrected.device, "TEMP_1", start, end, step, corrected=True))
         return out
 
     def _historics(
@@ -183,14 +186,14 @@ class BaxoSimulator:
         offset, remaining = (page - 1) * self.config.page_rows - overlap, self.config.page_rows
         groups: list[str] = []
         series = self.series_counts(devices, tags, start, end)
-        total = sum(s[3] for s in series)
-        for device, tag, first, count in series:
+        total = sum(s.rows for s in series)
+        for device, tag, first, count, step, corrected in series:
             if offset >= count:
                 offset -= count
                 continue
             take = min(count - offset, remaining)
-            t = first + device.interval_s * np.arange(offset, offset + take, dtype=np.int64)
-            groups.append(self._history_group(device, tag, t, multi))
+            t = first + step * np.arange(offset, offset + take, dtype=np.int64)
+            groups.append(self._history_group(device, tag, t, multi, corrected))
             remaining -= take
             offset = 0
             if remaining == 0:
@@ -201,8 +204,10 @@ class BaxoSimulator:
             body["next"] = f"{url}?{urlencode(next_params)}"
         return {"__raw__": json.dumps(body).replace('"__GROUPS__"', "[" + ",".join(groups) + "]")}
 
-    def _history_group(self, device: SimDevice, tag: str, t: np.ndarray, multi: bool) -> str:
+    def _history_group(self, device: SimDevice, tag: str, t: np.ndarray, multi: bool, corrected: bool) -> str:
         values = tag_values(self.config.seed, device, tag, t)
+        if corrected:
+            values = (values.cast(pl.Float64) + CORRECTION).cast(pl.String)
         u = tag_noise(self.config.seed + 1, device.index, tag, t)
         logs = pl.DataFrame(
             {"value": values, "timestamp": pl.Series(t, dtype=pl.Int64), "source": np.where(u < 0.1, 2, 1)}
@@ -213,14 +218,32 @@ class BaxoSimulator:
                 value=pl.when(step == 13).then(pl.lit("#ERR")).otherwise(pl.col("value")),
                 timestamp=pl.when(step == 41).then(None).otherwise(pl.col("timestamp")),
             )
-        if self.config.corrected_values and tag == "TEMP_1" and device.index == 0:
+        if self.config.corrected_values == "next_to" and tag == "TEMP_1" and device.index == 0:
             # The doc does not say a logger never sends a timestamp twice: a re-sent, corrected value
-            # follows the first, both served (one key, two values).
+            # follows the first, both served (one key, two values; the copies are not counted in the
+            # page's rows).
             hourly = logs.filter(pl.col("timestamp") % 3_600 == 0)
-            corrected = hourly.with_columns(value=(pl.col("value").cast(pl.Float64) + CORRECTION).cast(pl.String))
-            logs = pl.concat([logs, corrected]).sort("timestamp", maintain_order=True)
+            resent = hourly.with_columns(value=(pl.col("value").cast(pl.Float64) + CORRECTION).cast(pl.String))
+            logs = pl.concat([logs, resent]).sort("timestamp", maintain_order=True)
         head = {"tagReference": tag, "deviceIdentifier": device.id} if multi else {"tagReference": tag}
         return json.dumps(head)[:-1] + ',"logs":' + logs.write_json() + "}"
+
+
+class Series(NamedTuple):
+    """One group of a historics walk: `rows` values of `tag` from `first`, every `step` seconds
+    (`corrected`: each CORRECTION higher than the value first sent)."""
+
+    device: SimDevice
+    tag: str
+    first: int
+    rows: int
+    step: int
+    corrected: bool = False
+
+
+def _series(device: SimDevice, tag: str, start: int, end: int, step: int, corrected: bool = False) -> Series:
+    first = start + (-start) % step
+    return Series(device, tag, first, 0 if first > end else (end - first) // step + 1, step, corrected)
 
 
 def _required(params: dict[str, str], name: str) -> str:
