@@ -13,7 +13,7 @@ from pipelines.http import RetryPolicy, VendorDataError, VendorRequestError
 from pipelines.simulation.answers import EMPTY_FORMS
 from pipelines.vendors.baxo.assets import land_devices, land_historics
 from pipelines.vendors.baxo.client import BaxoClient
-from pipelines.vendors.baxo.simulator import PASSWORD, USERNAME, BaxoSimulatorConfig, SimDevice
+from pipelines.vendors.baxo.simulator import CORRECTION, PASSWORD, USERNAME, BaxoSimulatorConfig, SimDevice
 from pipelines.vendors.baxo.timebase import baxo_seconds_to_utc, to_baxo_seconds
 from pipelines.vendors.baxo.transform import historics_frame
 
@@ -105,6 +105,36 @@ def test_multi_device_pages_split_series_without_loss(start_simulator) -> None:
     assert paged.height == single.height > 2 * 500
     assert paged.sort(paged.columns).equals(single.sort(single.columns))
     assert paged.select("device_id", "tag_reference", "timestamp").is_duplicated().sum() == 0
+
+
+@pytest.mark.parametrize("form", ["next_to", "at_end"])
+def test_corrected_values_come_whole_in_pages_of_any_size(start_simulator, form: str) -> None:
+    """Each hourly TEMP_1 of the first device twice, the second CORRECTION higher: every copy
+    reaches the client (none taken for a page repeating itself), pages hold no more rows than
+    their size, and the rows do not depend on the page size."""
+    walks = {}
+    for page_rows in (100, 10_000):
+        server = start_simulator("baxo", BaxoSimulatorConfig(corrected_values=form, page_rows=page_rows))
+        with client_for(server) as client:
+            contract_id = server.app.state.simulator.contracts[0].id
+            pages = list(client.historic_pages(contract_id, [FIRST_DEVICE], DAY, DAY + timedelta(days=1)))
+        assert max(p.height for p in pages) <= page_rows
+        walks[page_rows] = pl.concat(pages)
+    small, whole = walks[100], walks[10_000]
+    assert small.sort(small.columns).equals(whole.sort(whole.columns))
+    temperature = whole.filter(pl.col("tag_reference") == "TEMP_1")
+    twice = temperature.filter(pl.col("timestamp").is_duplicated())
+    hours = 25  # the service's end is inclusive: the next midnight too
+    assert twice.height == 2 * hours and twice["timestamp"].n_unique() == hours
+    spread = twice.group_by("timestamp").agg(
+        pl.col("value").cast(pl.Float64).max() - pl.col("value").cast(pl.Float64).min()
+    )
+    assert spread["value"].round(6).unique().to_list() == [CORRECTION]
+    if form == "next_to":
+        assert temperature["timestamp"].is_sorted()
+    else:
+        # re-sent after every other series: the walk's last rows, on the last pages
+        assert whole.tail(hours)["timestamp"].to_list() == twice["timestamp"].unique().sort().to_list()
 
 
 def test_password_is_sent_once_a_day(start_simulator) -> None:

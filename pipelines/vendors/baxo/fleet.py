@@ -88,7 +88,7 @@ class BaxoSimulatorConfig:
     unknown_tag: bool = False  # the first device also logs UNKNOWN_TAG, a tag no seed maps
     # the first device's TEMP_1 sends each hour's value twice, the second CORRECTION higher:
     # "next_to" the first, in the same group, or "at_end", a group of its own after every other
-    # series of the walk (so on a later page); "": never
+    # series of the walk (so on a later page); "": never. Pages count the copies as rows.
     corrected_values: str = ""
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)

@@ -164,11 +164,16 @@ class BaxoSimulator:
             for tag in device.tags:
                 if tags is None or tag in tags:
                     out.append(_series(device, tag, start, end, device.interval_s))
-        corrected = next((s for s in out if s.device.index == 0 and s.tag == "TEMP_1"), None)
-        if self.config.corrected_values == "at_end" and corrected is not None:
-            # Re-sent after every other series, so on a later page than the values they correct.
-            step = math.lcm(corrected.device.interval_s, 3_600)
-            out.append(_series(corrected.device, "TEMP_1", start, end, step, corrected=True))
+        # The doc does not say a logger never sends a timestamp twice: with `corrected_values`,
+        # each hourly value of the first device's TEMP_1 comes again, CORRECTION higher (one key,
+        # two values), counted in the pages' rows like any other.
+        at = next((i for i, s in enumerate(out) if s.device.index == 0 and s.tag == "TEMP_1"), None)
+        if at is not None and self.config.corrected_values == "next_to":  # each right after the first
+            out[at] = out[at]._replace(resent_hourly=True)
+        elif at is not None and self.config.corrected_values == "at_end":
+            # after every other series, so on a later page than the values they correct
+            step = math.lcm(out[at].device.interval_s, 3_600)
+            out.append(_series(out[at].device, "TEMP_1", start, end, step)._replace(corrected=True))
         return out
 
     def _historics(
@@ -187,13 +192,13 @@ class BaxoSimulator:
         groups: list[str] = []
         series = self.series_counts(devices, tags, start, end)
         total = sum(s.rows for s in series)
-        for device, tag, first, count, step, corrected in series:
-            if offset >= count:
-                offset -= count
+        for one in series:
+            if offset >= one.rows:
+                offset -= one.rows
                 continue
-            take = min(count - offset, remaining)
-            t = first + step * np.arange(offset, offset + take, dtype=np.int64)
-            groups.append(self._history_group(device, tag, t, multi, corrected))
+            take = min(one.rows - offset, remaining)
+            t, corrected = one.times(offset, take)
+            groups.append(self._history_group(one.device, one.tag, t, multi, corrected))
             remaining -= take
             offset = 0
             if remaining == 0:
@@ -204,10 +209,11 @@ class BaxoSimulator:
             body["next"] = f"{url}?{urlencode(next_params)}"
         return {"__raw__": json.dumps(body).replace('"__GROUPS__"', "[" + ",".join(groups) + "]")}
 
-    def _history_group(self, device: SimDevice, tag: str, t: np.ndarray, multi: bool, corrected: bool) -> str:
+    def _history_group(self, device: SimDevice, tag: str, t: np.ndarray, multi: bool, corrected: np.ndarray) -> str:
         values = tag_values(self.config.seed, device, tag, t)
-        if corrected:
-            values = (values.cast(pl.Float64) + CORRECTION).cast(pl.String)
+        if corrected.any():
+            higher = (values.cast(pl.Float64) + CORRECTION).cast(pl.String)
+            values = values.zip_with(pl.Series(~corrected), higher)
         u = tag_noise(self.config.seed + 1, device.index, tag, t)
         logs = pl.DataFrame(
             {"value": values, "timestamp": pl.Series(t, dtype=pl.Int64), "source": np.where(u < 0.1, 2, 1)}
@@ -218,32 +224,43 @@ class BaxoSimulator:
                 value=pl.when(step == 13).then(pl.lit("#ERR")).otherwise(pl.col("value")),
                 timestamp=pl.when(step == 41).then(None).otherwise(pl.col("timestamp")),
             )
-        if self.config.corrected_values == "next_to" and tag == "TEMP_1" and device.index == 0:
-            # The doc does not say a logger never sends a timestamp twice: a re-sent, corrected value
-            # follows the first, both served (one key, two values; the copies are not counted in the
-            # page's rows).
-            hourly = logs.filter(pl.col("timestamp") % 3_600 == 0)
-            resent = hourly.with_columns(value=(pl.col("value").cast(pl.Float64) + CORRECTION).cast(pl.String))
-            logs = pl.concat([logs, resent]).sort("timestamp", maintain_order=True)
         head = {"tagReference": tag, "deviceIdentifier": device.id} if multi else {"tagReference": tag}
         return json.dumps(head)[:-1] + ',"logs":' + logs.write_json() + "}"
 
 
 class Series(NamedTuple):
-    """One group of a historics walk: `rows` values of `tag` from `first`, every `step` seconds
-    (`corrected`: each CORRECTION higher than the value first sent)."""
+    """One group of a historics walk: the values of `tag` on `device` at `instants` times from
+    `first`, every `step` seconds. `corrected`: each CORRECTION higher than the value first sent;
+    `resent_hourly`: each hourly value followed by a corrected copy (both among its rows)."""
 
     device: SimDevice
     tag: str
     first: int
-    rows: int
+    instants: int
     step: int
     corrected: bool = False
+    resent_hourly: bool = False
+
+    @property
+    def rows(self) -> int:
+        return len(self.times()[0]) if self.resent_hourly else self.instants
+
+    def times(self, offset: int = 0, take: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The timestamps of rows [offset, offset + take) and which of them are corrected copies."""
+        if not self.resent_hourly:
+            t = self.first + self.step * np.arange(offset, self.instants if take is None else offset + take, dtype=np.int64)
+            return t, np.full(len(t), self.corrected)
+        base = self.first + self.step * np.arange(self.instants, dtype=np.int64)  # a day or so: built whole
+        t = np.repeat(base, np.where(base % 3_600 == 0, 2, 1))
+        copy = np.zeros(len(t), dtype=bool)
+        copy[1:] = t[1:] == t[:-1]
+        end = len(t) if take is None else offset + take
+        return t[offset:end], copy[offset:end]
 
 
-def _series(device: SimDevice, tag: str, start: int, end: int, step: int, corrected: bool = False) -> Series:
+def _series(device: SimDevice, tag: str, start: int, end: int, step: int) -> Series:
     first = start + (-start) % step
-    return Series(device, tag, first, 0 if first > end else (end - first) // step + 1, step, corrected)
+    return Series(device, tag, first, 0 if first > end else (end - first) // step + 1, step)
 
 
 def _required(params: dict[str, str], name: str) -> str:
