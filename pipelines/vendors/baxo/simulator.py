@@ -248,7 +248,8 @@ class Series(NamedTuple):
     def times(self, offset: int = 0, take: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The timestamps of rows [offset, offset + take) and which of them are corrected copies."""
         if not self.resent_hourly:
-            t = self.first + self.step * np.arange(offset, self.instants if take is None else offset + take, dtype=np.int64)
+            end = self.instants if take is None else offset + take
+            t = self.first + self.step * np.arange(offset, end, dtype=np.int64)
             return t, np.full(len(t), self.corrected)
         base = self.first + self.step * np.arange(self.instants, dtype=np.int64)  # a day or so: built whole
         t = np.repeat(base, np.where(base % 3_600 == 0, 2, 1))
