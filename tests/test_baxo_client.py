@@ -137,6 +137,11 @@ def test_corrected_values_come_whole_in_pages_of_any_size(start_simulator, form:
         assert whole.tail(hours)["timestamp"].to_list() == twice["timestamp"].unique().sort().to_list()
 
 
+def test_a_mistyped_correction_form_stops_the_simulator_instead_of_serving_none() -> None:
+    with pytest.raises(ValueError, match="corrected_values must be one of"):
+        BaxoSimulatorConfig(corrected_values="at-end")  # type: ignore[arg-type]
+
+
 def test_password_is_sent_once_a_day(start_simulator) -> None:
     server = start_simulator("baxo")
     sim = server.app.state.simulator

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -45,6 +46,8 @@ TAG_MODELS = {
 }
 UNKNOWN_TAG = "HUMID_1"
 CORRECTION = 0.5  # how much higher a corrected value is (`corrected_values`)
+# Where a corrected value comes (`BaxoSimulatorConfig.corrected_values`); "": none comes.
+CorrectedValues = Literal["", "next_to", "at_end"]
 
 TIMEZONES = (
     "UTC",
@@ -89,7 +92,7 @@ class BaxoSimulatorConfig:
     # the first device's TEMP_1 sends each hour's value twice, the second CORRECTION higher:
     # "next_to" the first, in the same group, or "at_end", a group of its own after every other
     # series of the walk (so on a later page); "": never. Pages count the copies as rows.
-    corrected_values: str = ""
+    corrected_values: CorrectedValues = ""
     page_rows: int = PAGE_ROWS
     empty_form: str = "list"  # an empty result: `{key: []}`, `{}`, `null`, `""` or 204 (EMPTY_FORMS)
     time_bounds: str = "[]"  # startTime/endTime inclusive "[" or exclusive "(" / ")": "[]", "[)", "(]", "()"
@@ -98,6 +101,13 @@ class BaxoSimulatorConfig:
     wrong_device: bool = False  # `get=device` for a contract's first device answers with its second
     extra_devices: list[SimDevice] = field(default_factory=list)
     now: datetime | None = None  # the clock of real-time values (`make run` pins it); None: the wall clock
+
+    def __post_init__(self) -> None:
+        # A mistyped form would silently serve no corrections, and a test of them would test nothing.
+        if self.corrected_values not in get_args(CorrectedValues):
+            raise ValueError(
+                f"corrected_values must be one of {get_args(CorrectedValues)}, got {self.corrected_values!r}"
+            )
 
 
 def _uuid(seed: int, label: str) -> str:
